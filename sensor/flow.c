@@ -1,0 +1,251 @@
+/*
+ * flow.c: hash table, LRU lists and allocation of flows.
+ *
+ * Why not GHashTable: the table is hit once per packet and must keep its
+ * memory bounded and predictable.  An intrusive chained table (the chain
+ * pointer lives in the flow) sized once for the cap never rehashes, costs
+ * one pointer per bucket, and keeps the key inline, so a lookup is a hash,
+ * one bucket load and a 40-byte compare.  The hash is keyed with a random
+ * seed so that an attacker cannot aim many flows at one chain.
+ *
+ * Flows are carved from blocks of FLOW_SLAB flows and recycled through a
+ * free list: no malloc per flow, no malloc header per flow.  Blocks are
+ * kept until the table is destroyed, so memory grows to the peak number of
+ * flows (at most the cap) and stays there; that is the bound we document.
+ */
+#include "config.h"
+
+#include <glib.h>
+#include <string.h>
+
+#include "flow.h"
+
+#define FLOW_SLAB 1024
+
+static inline uint64_t mix64(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdULL;
+	x ^= x >> 33;
+	x *= 0xc4ceb9fe1a85ec53ULL;
+	x ^= x >> 33;
+	return x;
+}
+
+void flow_table_init(struct flow_table *ft, uint32_t cap,
+		     const int64_t timeouts_ns[FLOW_NCLASS],
+		     flow_release_fn release, void *ctx)
+{
+	memset(ft, 0, sizeof *ft);
+	if (cap < 16)
+		cap = 16;
+	ft->cap = cap;
+	/* Buckets: the next power of two >= cap, so chains average <= 1. */
+	uint32_t n = 16;
+	while (n < cap && n < (1u << 30))
+		n <<= 1;
+	ft->buckets = g_new0(struct flow *, n);
+	ft->mask = n - 1;
+	for (int c = 0; c < FLOW_NCLASS; c++)
+		ft->lru[c].timeout_ns = timeouts_ns[c];
+	ft->seed[0] = ((uint64_t)g_random_int() << 32) | g_random_int();
+	ft->seed[1] = ((uint64_t)g_random_int() << 32) | g_random_int();
+	ft->release = release;
+	ft->release_ctx = ctx;
+}
+
+void flow_key_make(struct flow_key *key, const struct pkt *p, int *side)
+{
+	size_t alen = p->family == 6 ? 16 : 4;
+	int cmp = memcmp(p->src.a, p->dst.a, alen);
+
+	if (cmp == 0)
+		cmp = (p->sport > p->dport) - (p->sport < p->dport);
+	memset(key, 0, sizeof *key);
+	key->proto = p->proto;
+	key->family = p->family;
+	if (cmp <= 0) {
+		memcpy(key->addr[0].a, p->src.a, alen);
+		memcpy(key->addr[1].a, p->dst.a, alen);
+		key->port[0] = p->sport;
+		key->port[1] = p->dport;
+		*side = 0;
+	} else {
+		memcpy(key->addr[0].a, p->dst.a, alen);
+		memcpy(key->addr[1].a, p->src.a, alen);
+		key->port[0] = p->dport;
+		key->port[1] = p->sport;
+		*side = 1;
+	}
+}
+
+uint32_t flow_hash(const struct flow_table *ft, const struct flow_key *key)
+{
+	uint64_t w[5];
+	_Static_assert(sizeof(struct flow_key) == sizeof w, "flow_key size");
+
+	memcpy(w, key, sizeof w);
+	uint64_t h = ft->seed[0];
+	for (int i = 0; i < 5; i++)
+		h = mix64(h ^ w[i]) + ft->seed[1];
+	return (uint32_t)(h ^ (h >> 32));
+}
+
+struct flow *flow_find(struct flow_table *ft, const struct flow_key *key,
+		       uint32_t hash)
+{
+	for (struct flow *f = ft->buckets[hash & ft->mask]; f; f = f->hnext)
+		if (f->hash == hash && memcmp(&f->key, key, sizeof *key) == 0)
+			return f;
+	return NULL;
+}
+
+/* ----------------------------------------------------------------------
+ * LRU lists
+ */
+
+static void lru_unlink(struct flow_table *ft, struct flow *f)
+{
+	if (f->lru_prev)
+		f->lru_prev->lru_next = f->lru_next;
+	else
+		ft->lru[f->cls].head = f->lru_next;
+	if (f->lru_next)
+		f->lru_next->lru_prev = f->lru_prev;
+	else
+		ft->lru[f->cls].tail = f->lru_prev;
+	f->lru_prev = f->lru_next = NULL;
+}
+
+static void lru_append(struct flow_table *ft, struct flow *f)
+{
+	f->lru_prev = ft->lru[f->cls].tail;
+	f->lru_next = NULL;
+	if (f->lru_prev)
+		f->lru_prev->lru_next = f;
+	else
+		ft->lru[f->cls].head = f;
+	ft->lru[f->cls].tail = f;
+}
+
+void flow_touch(struct flow_table *ft, struct flow *f, enum flow_class cls,
+		int64_t now)
+{
+	/* Packet times can step back a little (per-CPU capture); a flow's
+	 * clock never does, which keeps each list ordered. */
+	if (now > f->last_ts)
+		f->last_ts = now;
+	if (f->cls == cls && ft->lru[cls].tail == f)
+		return;
+	lru_unlink(ft, f);
+	f->cls = (uint8_t)cls;
+	lru_append(ft, f);
+}
+
+/* ----------------------------------------------------------------------
+ * Allocation
+ */
+
+static struct flow *flow_alloc(struct flow_table *ft)
+{
+	if (!ft->free_list) {
+		struct flow *block = g_new(struct flow, FLOW_SLAB);
+		if (ft->nslabs == ft->slab_alloc) {
+			ft->slab_alloc = ft->slab_alloc ? ft->slab_alloc * 2 : 16;
+			ft->slabs = g_renew(void *, ft->slabs, ft->slab_alloc);
+		}
+		ft->slabs[ft->nslabs++] = block;
+		for (int i = FLOW_SLAB - 1; i >= 0; i--) {
+			block[i].hnext = ft->free_list;
+			ft->free_list = &block[i];
+		}
+	}
+	struct flow *f = ft->free_list;
+	ft->free_list = f->hnext;
+	memset(f, 0, sizeof *f);
+	return f;
+}
+
+static void unlink_hash(struct flow_table *ft, struct flow *f)
+{
+	struct flow **pp = &ft->buckets[f->hash & ft->mask];
+	while (*pp != f)
+		pp = &(*pp)->hnext;
+	*pp = f->hnext;
+}
+
+void flow_remove(struct flow_table *ft, struct flow *f, enum flow_end why)
+{
+	/* Unlink first: release() may look flows up but must not find this
+	 * one half torn down. */
+	unlink_hash(ft, f);
+	lru_unlink(ft, f);
+	ft->count--;
+	if (ft->release)
+		ft->release(ft->release_ctx, f, why);
+	f->hnext = ft->free_list;
+	ft->free_list = f;
+}
+
+static struct flow *oldest_flow(struct flow_table *ft)
+{
+	struct flow *oldest = NULL;
+	for (int c = 0; c < FLOW_NCLASS; c++) {
+		struct flow *h = ft->lru[c].head;
+		if (h && (!oldest || h->last_ts < oldest->last_ts))
+			oldest = h;
+	}
+	return oldest;
+}
+
+struct flow *flow_insert(struct flow_table *ft, const struct flow_key *key,
+			 uint32_t hash, enum flow_class cls, int64_t now)
+{
+	if (ft->count >= ft->cap) {
+		struct flow *victim = oldest_flow(ft);
+		if (victim) {
+			ft->evicted++;
+			flow_remove(ft, victim, FLOW_END_EVICTED);
+		}
+	}
+	struct flow *f = flow_alloc(ft);
+	f->key = *key;
+	f->hash = hash;
+	f->cls = (uint8_t)cls;
+	f->last_ts = now;
+	uint32_t b = hash & ft->mask;
+	f->hnext = ft->buckets[b];
+	ft->buckets[b] = f;
+	lru_append(ft, f);
+	ft->count++;
+	ft->created++;
+	if (ft->count > ft->peak)
+		ft->peak = ft->count;
+	return f;
+}
+
+void flow_expire(struct flow_table *ft, int64_t now)
+{
+	for (int c = 0; c < FLOW_NCLASS; c++) {
+		struct flow *f;
+		while ((f = ft->lru[c].head) &&
+		       f->last_ts + ft->lru[c].timeout_ns < now) {
+			ft->expired++;
+			flow_remove(ft, f, FLOW_END_IDLE);
+		}
+	}
+}
+
+void flow_table_destroy(struct flow_table *ft)
+{
+	for (int c = 0; c < FLOW_NCLASS; c++) {
+		struct flow *f;
+		while ((f = ft->lru[c].head))
+			flow_remove(ft, f, FLOW_END_SHUTDOWN);
+	}
+	for (unsigned i = 0; i < ft->nslabs; i++)
+		g_free(ft->slabs[i]);
+	g_free(ft->slabs);
+	g_free(ft->buckets);
+	memset(ft, 0, sizeof *ft);
+}

@@ -1,0 +1,312 @@
+/*
+ * main.c: artmon-sensor's command line and main loop.
+ *
+ * Order of start-up: read the configuration (file, then command line on
+ * top), load and check the plugins and their rules (any error stops us
+ * here, before we touch the network), open the capture, set the filter,
+ * then run.  At the end of the input, or on SIGINT/SIGTERM, every flow is
+ * flushed so that nothing measured is lost, and the counters go to stderr.
+ * SIGUSR1 prints the counters without stopping.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <locale.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "capture.h"
+#include "log.h"
+#include "plugins.h"
+#include "sensor.h"
+#include "settings.h"
+#include "txn_output.h"
+
+static volatile sig_atomic_t stop_requested;
+static volatile sig_atomic_t counters_requested;
+static pcap_t *running_pcap;
+
+static void on_stop_signal(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+	if (running_pcap)
+		pcap_breakloop(running_pcap);
+}
+
+static void on_usr1(int sig)
+{
+	(void)sig;
+	counters_requested = 1;
+}
+
+static void install_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof sa);
+	sigemptyset(&sa.sa_mask);
+	sa.sa_handler = on_stop_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sa.sa_handler = on_usr1;
+	sigaction(SIGUSR1, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+}
+
+/* Command-line values, copied into the key file's [sensor] group. */
+struct cli {
+	char *config;
+	char *iface, *file, *filter, *plugin_dir, *sigs_dir, *plugins;
+	char *transactions;
+	int snaplen, buffer_kib;
+	gboolean no_promisc, version;
+	char **sets;
+	int verbose;
+};
+
+static gboolean on_verbose(const gchar *name, const gchar *value,
+			   gpointer data, GError **err)
+{
+	((struct cli *)data)->verbose++;
+	return TRUE;
+}
+
+static void put(GKeyFile *kf, const char *key, const char *value)
+{
+	if (value)
+		g_key_file_set_string(kf, "sensor", key, value);
+}
+
+/* --set GROUP.KEY=VALUE (GROUP defaults to sensor). */
+static int apply_set(GKeyFile *kf, const char *spec, GError **err)
+{
+	const char *eq = strchr(spec, '=');
+	if (!eq || eq == spec) {
+		g_set_error(err, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+			    "--set %s: expected [GROUP.]KEY=VALUE", spec);
+		return -1;
+	}
+	g_autofree gchar *lhs = g_strndup(spec, (gsize)(eq - spec));
+	char *dot = strchr(lhs, '.');
+	if (dot) {
+		*dot = '\0';
+		g_key_file_set_string(kf, lhs, dot + 1, eq + 1);
+	} else {
+		g_key_file_set_string(kf, "sensor", lhs, eq + 1);
+	}
+	return 0;
+}
+
+static int parse_cli(int argc, char **argv, struct cli *c, GError **err)
+{
+	GOptionEntry entries[] = {
+		{ "config", 'c', 0, G_OPTION_ARG_FILENAME, &c->config,
+		  "Read settings from FILE (GKeyFile; see sensor.conf(5))", "FILE" },
+		{ "interface", 'i', 0, G_OPTION_ARG_STRING, &c->iface,
+		  "Capture live on IFACE", "IFACE" },
+		{ "read", 'r', 0, G_OPTION_ARG_FILENAME, &c->file,
+		  "Read packets from FILE (pcap or pcapng)", "FILE" },
+		{ "filter", 'f', 0, G_OPTION_ARG_STRING, &c->filter,
+		  "BPF filter (default: the plugins' ports)", "EXPR" },
+		{ "snaplen", 's', 0, G_OPTION_ARG_INT, &c->snaplen,
+		  "Bytes kept per packet, live (default 65535)", "N" },
+		{ "buffer-size", 'B', 0, G_OPTION_ARG_INT, &c->buffer_kib,
+		  "Kernel capture buffer in KiB (default 32768)", "KIB" },
+		{ "no-promiscuous-mode", 'p', 0, G_OPTION_ARG_NONE,
+		  &c->no_promisc, "Do not put the interface in promiscuous mode",
+		  NULL },
+		{ "plugin-dir", 0, 0, G_OPTION_ARG_FILENAME, &c->plugin_dir,
+		  "Load plugins from DIR", "DIR" },
+		{ "sigs-dir", 0, 0, G_OPTION_ARG_FILENAME, &c->sigs_dir,
+		  "Read <plugin>.sigs rules from DIR", "DIR" },
+		{ "plugins", 0, 0, G_OPTION_ARG_STRING, &c->plugins,
+		  "Only these plugins (comma-separated)", "LIST" },
+		{ "transactions", 't', 0, G_OPTION_ARG_STRING, &c->transactions,
+		  "Print each transaction on stdout: csv or json", "FORMAT" },
+		{ "set", 'o', 0, G_OPTION_ARG_STRING_ARRAY, &c->sets,
+		  "Set a config key, e.g. -o max_flows=500000 -o http.ports=80,8080",
+		  "[GROUP.]KEY=VALUE" },
+		{ "verbose", 'v', G_OPTION_FLAG_NO_ARG, G_OPTION_ARG_CALLBACK,
+		  (gpointer)on_verbose, "More messages (repeat for more)", NULL },
+		{ "version", 'V', 0, G_OPTION_ARG_NONE, &c->version,
+		  "Print the version and exit", NULL },
+		{ NULL }
+	};
+	GOptionContext *ctx = g_option_context_new("- passive application response-time sensor");
+	GOptionGroup *grp = g_option_group_new("main", "", "", c, NULL);
+	g_option_group_add_entries(grp, entries);
+	g_option_context_set_main_group(ctx, grp);
+	g_option_context_set_description(ctx,
+		"Examples:\n"
+		"  artmon-sensor -r capture.pcap -t csv\n"
+		"  artmon-sensor -i eth0 -c /etc/artmon/sensor.conf\n"
+		"\nCounters go to stderr at exit and on SIGUSR1.\n");
+	gboolean ok = g_option_context_parse(ctx, &argc, &argv, err);
+	g_option_context_free(ctx);
+	if (ok && argc > 1) {
+		g_set_error(err, G_OPTION_ERROR, G_OPTION_ERROR_FAILED,
+			    "unexpected argument '%s' (a capture file goes "
+			    "after -r)", argv[1]);
+		ok = FALSE;
+	}
+	return ok ? 0 : -1;
+}
+
+static void cli_to_keyfile(const struct cli *c, GKeyFile *kf)
+{
+	char num[32];
+
+	put(kf, "interface", c->iface);
+	put(kf, "read_file", c->file);
+	put(kf, "filter", c->filter);
+	put(kf, "plugin_dir", c->plugin_dir);
+	put(kf, "sigs_dir", c->sigs_dir);
+	put(kf, "plugins", c->plugins);
+	put(kf, "transactions", c->transactions);
+	if (c->snaplen) {
+		snprintf(num, sizeof num, "%d", c->snaplen);
+		put(kf, "snaplen", num);
+	}
+	if (c->buffer_kib) {
+		snprintf(num, sizeof num, "%d", c->buffer_kib);
+		put(kf, "buffer_kib", num);
+	}
+	if (c->no_promisc)
+		put(kf, "promisc", "false");
+	if (c->verbose) {
+		snprintf(num, sizeof num, "%d", c->verbose);
+		put(kf, "verbose", num);
+	}
+}
+
+static void cli_clear(struct cli *c)
+{
+	g_free(c->config);
+	g_free(c->iface);
+	g_free(c->file);
+	g_free(c->filter);
+	g_free(c->plugin_dir);
+	g_free(c->sigs_dir);
+	g_free(c->plugins);
+	g_free(c->transactions);
+	g_strfreev(c->sets);
+}
+
+int main(int argc, char **argv)
+{
+	struct cli cli = { 0 };
+	struct settings st;
+	struct capture cap = { 0 };
+	struct sensor *s = NULL;
+	struct txn_output out;
+	GKeyFile *kf = g_key_file_new();
+	GError *err = NULL;
+	char *filter = NULL;
+	int rc = 1;
+
+	setlocale(LC_ALL, "C");
+	log_init("artmon-sensor", 0);
+	settings_default(&st);
+
+	if (parse_cli(argc, argv, &cli, &err) != 0) {
+		fprintf(stderr, "artmon-sensor: %s\n(try --help)\n", err->message);
+		rc = 2;
+		goto out;
+	}
+	if (cli.version) {
+		printf("artmon-sensor %s (plugin API %d)\n", PACKAGE_VERSION,
+		       ARTMON_PLUGIN_API_VERSION);
+		rc = 0;
+		goto out;
+	}
+	if (cli.config && settings_load_file(kf, cli.config, &err) != 0)
+		goto usage_error;
+	cli_to_keyfile(&cli, kf);
+	for (char **set = cli.sets; set && *set; set++)
+		if (apply_set(kf, *set, &err) != 0)
+			goto usage_error;
+	if (settings_parse(&st, kf, cli.config ? cli.config : "command line",
+			   &err) != 0)
+		goto usage_error;
+	log_init("artmon-sensor", st.verbose);
+	if (!st.interface == !st.read_file) {
+		g_set_error(&err, G_OPTION_ERROR, G_OPTION_ERROR_FAILED,
+			    "give exactly one of -i IFACE or -r FILE");
+		goto usage_error;
+	}
+
+	struct plugin_load_opts po = {
+		.plugin_dir = st.plugin_dir,
+		.sigs_dir = st.sigs_dir,
+		.only = st.plugins,
+		.conf = kf,
+		.max_names = st.lim.max_names,
+	};
+	GPtrArray *plugins = plugins_load(&po, &err);
+	if (!plugins)
+		goto runtime_error;
+	s = sensor_new(&st.lim, plugins, &err);
+	if (!s) {
+		g_ptr_array_free(plugins, TRUE);
+		goto runtime_error;
+	}
+	if (st.transactions != TXN_FORMAT_NONE) {
+		txn_output_init(&out, stdout, st.transactions);
+		sensor_add_sink(s, txn_output_write, &out);
+	}
+
+	if (st.read_file ? capture_open_file(&cap, st.read_file, &err)
+			 : capture_open_live(&cap, st.interface, &st.cap, &err))
+		goto runtime_error;
+	filter = st.filter ? g_strdup(st.filter)
+			   : capture_default_filter(&cap, s->plugins);
+	if (capture_set_filter(&cap, filter, &err) != 0)
+		goto runtime_error;
+	log_debug("capturing from %s with filter '%s'", cap.source, filter);
+
+	install_signals();
+	running_pcap = cap.pcap;
+	for (;;) {
+		int r = capture_run(&cap, s, &stop_requested, &err);
+		if (r < 0)
+			goto runtime_error;
+		if (counters_requested) {
+			counters_requested = 0;
+			capture_update_stats(&cap, s);
+			sensor_print_counters(s, stderr);
+		}
+		if (r == 0 || stop_requested)
+			break;
+		capture_update_stats(&cap, s);
+	}
+	running_pcap = NULL;
+	capture_update_stats(&cap, s);
+	sensor_flush(s);
+	fflush(stdout);
+	sensor_print_counters(s, stderr);
+	rc = 0;
+	goto out;
+
+usage_error:
+	fprintf(stderr, "artmon-sensor: %s\n", err->message);
+	rc = 2;
+	goto out;
+runtime_error:
+	fprintf(stderr, "artmon-sensor: %s\n", err->message);
+	rc = 1;
+out:
+	running_pcap = NULL;
+	g_free(filter);
+	if (err)
+		g_error_free(err);
+	sensor_free(s);
+	capture_close(&cap);
+	settings_clear(&st);
+	cli_clear(&cli);
+	g_key_file_free(kf);
+	return rc;
+}

@@ -1,0 +1,413 @@
+/*
+ * settings.c: defaults, config-file syntax check, and typed reading of
+ * [sensor].  See settings.h.
+ *
+ * GKeyFile does the parsing but reports neither line numbers nor which
+ * value was wrong, so we pre-check the syntax line by line and, for a bad
+ * value, find the line of its key again: every error names file:line.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "settings.h"
+
+#ifndef PKGLIBDIR
+#define PKGLIBDIR "/usr/local/lib/artmon"
+#endif
+#ifndef SYSCONFDIR
+#define SYSCONFDIR "/usr/local/etc"
+#endif
+
+/* ----------------------------------------------------------------------
+ * Where plugins and rules are
+ */
+
+/* True when the running binary is the one in this build tree. */
+static bool in_build_tree(void)
+{
+	static int cached = -1;
+	char exe[PATH_MAX];
+
+	if (cached >= 0)
+		return cached;
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+	cached = 0;
+	if (n > 0) {
+		exe[n] = '\0';
+		g_autofree gchar *dir = g_path_get_dirname(exe);
+		g_autofree gchar *parent = g_path_get_dirname(dir);
+		cached = g_str_has_prefix(dir, ARTMON_ABS_BUILDDIR "/") &&
+			 (strcmp(parent, ARTMON_ABS_BUILDDIR) == 0 ||
+			  g_str_has_suffix(dir, "/.libs"));
+	}
+	return cached;
+}
+
+const char *settings_default_plugin_dir(void)
+{
+	return in_build_tree() ? ARTMON_ABS_BUILDDIR "/plugins/.libs"
+			       : PKGLIBDIR;
+}
+
+const char *settings_default_sigs_dir(void)
+{
+	return in_build_tree() ? ARTMON_ABS_SRCDIR "/etc/artmon"
+			       : SYSCONFDIR "/artmon";
+}
+
+void settings_default(struct settings *st)
+{
+	memset(st, 0, sizeof *st);
+	capture_opts_default(&st->cap);
+	sensor_limits_default(&st->lim);
+	st->plugin_dir = g_strdup(settings_default_plugin_dir());
+	st->sigs_dir = g_strdup(settings_default_sigs_dir());
+}
+
+void settings_clear(struct settings *st)
+{
+	g_free(st->interface);
+	g_free(st->read_file);
+	g_free(st->filter);
+	g_free(st->plugin_dir);
+	g_free(st->sigs_dir);
+	g_strfreev(st->plugins);
+	memset(st, 0, sizeof *st);
+}
+
+/* ----------------------------------------------------------------------
+ * Value syntax
+ */
+
+bool parse_duration_ns(const char *s, int64_t *ns)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = g_ascii_strtod(s, &end);
+	if (end == s || errno || v < 0)
+		return false;
+	double mult = 1e9;
+	if (*end == '\0' || strcmp(end, "s") == 0)
+		mult = 1e9;
+	else if (strcmp(end, "ms") == 0)
+		mult = 1e6;
+	else if (strcmp(end, "us") == 0)
+		mult = 1e3;
+	else if (strcmp(end, "m") == 0 || strcmp(end, "min") == 0)
+		mult = 60e9;
+	else if (strcmp(end, "h") == 0)
+		mult = 3600e9;
+	else if (strcmp(end, "d") == 0)
+		mult = 86400e9;
+	else
+		return false;
+	if (v * mult > 9e18)
+		return false;
+	*ns = (int64_t)(v * mult + 0.5);
+	return true;
+}
+
+bool parse_size(const char *s, uint64_t *bytes)
+{
+	char *end;
+	guint64 v;
+
+	errno = 0;
+	v = g_ascii_strtoull(s, &end, 10);
+	if (end == s || errno)
+		return false;
+	uint64_t mult = 1;
+	switch (g_ascii_toupper(*end)) {
+	case '\0':
+		break;
+	case 'K':
+		mult = 1ull << 10;
+		break;
+	case 'M':
+		mult = 1ull << 20;
+		break;
+	case 'G':
+		mult = 1ull << 30;
+		break;
+	default:
+		return false;
+	}
+	if (*end && end[1] && !(g_ascii_toupper(end[1]) == 'B' && !end[2]) &&
+	    !(end[1] == 'i' && g_ascii_toupper(end[2]) == 'B' && !end[3]))
+		return false;
+	if (v > UINT64_MAX / mult)
+		return false;
+	*bytes = v * mult;
+	return true;
+}
+
+/* ----------------------------------------------------------------------
+ * The file
+ */
+
+/* Line number of "key =" in [group] of path, or 0. */
+static unsigned locate_key(const char *path, const char *group,
+			   const char *key)
+{
+	g_autofree gchar *text = NULL;
+	unsigned line = 0, found = 0;
+	bool in_group = false;
+
+	if (!path || !g_file_get_contents(path, &text, NULL, NULL))
+		return 0;
+	gchar **lines = g_strsplit(text, "\n", -1);
+	for (gchar **l = lines; *l; l++) {
+		line++;
+		gchar *t = g_strstrip(*l);
+		if (*t == '[') {
+			gchar *close = strchr(t, ']');
+			in_group = close && (size_t)(close - t - 1) == strlen(group) &&
+				   strncmp(t + 1, group, strlen(group)) == 0;
+		} else if (in_group && g_str_has_prefix(t, key)) {
+			const char *r = t + strlen(key);
+			while (*r == ' ' || *r == '\t')
+				r++;
+			if (*r == '=')
+				found = line;	/* the last one wins, as in GKeyFile */
+		}
+	}
+	g_strfreev(lines);
+	return found;
+}
+
+int settings_load_file(GKeyFile *kf, const char *path, GError **err)
+{
+	g_autofree gchar *text = NULL;
+	gsize len;
+	unsigned line = 0;
+	bool group_seen = false;
+
+	if (!g_file_get_contents(path, &text, &len, err))
+		return -1;
+	gchar **lines = g_strsplit(text, "\n", -1);
+	for (gchar **l = lines; *l; l++) {
+		line++;
+		gchar *t = g_strstrip(*l);
+		const char *why = NULL;
+		if (*t == '\0' || *t == '#' || *t == ';')
+			continue;
+		if (*t == '[') {
+			if (t[strlen(t) - 1] != ']' || strlen(t) < 3)
+				why = "a group header must look like [name]";
+			group_seen = true;
+		} else if (!strchr(t, '=')) {
+			why = "expected 'key = value', a [group] or a # comment";
+		} else if (!group_seen) {
+			why = "a key before any [group] (start with [sensor])";
+		}
+		if (why) {
+			g_set_error(err, G_KEY_FILE_ERROR,
+				    G_KEY_FILE_ERROR_PARSE, "%s:%u: %s", path,
+				    line, why);
+			g_strfreev(lines);
+			return -1;
+		}
+	}
+	g_strfreev(lines);
+	if (!g_key_file_load_from_data(kf, text, len, G_KEY_FILE_NONE, err)) {
+		g_prefix_error(err, "%s: ", path);
+		return -1;
+	}
+	return 0;
+}
+
+/* ----------------------------------------------------------------------
+ * Typed reading
+ */
+
+struct reader {
+	GKeyFile *kf;
+	const char *origin;
+	const char *path;	/* the file, to find lines; NULL otherwise */
+	GError **err;
+	bool failed;
+};
+
+static void bad(struct reader *r, const char *key, const char *fmt, ...)
+	G_GNUC_PRINTF(3, 4);
+
+static void bad(struct reader *r, const char *key, const char *fmt, ...)
+{
+	va_list ap;
+	g_autofree gchar *msg = NULL;
+
+	if (r->failed)
+		return;
+	r->failed = true;
+	va_start(ap, fmt);
+	msg = g_strdup_vprintf(fmt, ap);
+	va_end(ap);
+	unsigned line = locate_key(r->path, "sensor", key);
+	if (line)
+		g_set_error(r->err, G_KEY_FILE_ERROR,
+			    G_KEY_FILE_ERROR_INVALID_VALUE,
+			    "%s:%u: [sensor] %s: %s", r->path, line, key, msg);
+	else
+		g_set_error(r->err, G_KEY_FILE_ERROR,
+			    G_KEY_FILE_ERROR_INVALID_VALUE, "%s: %s: %s",
+			    r->origin, key, msg);
+}
+
+static char *get(struct reader *r, const char *key)
+{
+	if (r->failed || !g_key_file_has_key(r->kf, "sensor", key, NULL))
+		return NULL;
+	return g_key_file_get_string(r->kf, "sensor", key, NULL);
+}
+
+static void get_str(struct reader *r, const char *key, char **out)
+{
+	char *v = get(r, key);
+	if (!v)
+		return;
+	g_free(*out);
+	*out = *v ? v : NULL;
+	if (!*v)
+		g_free(v);
+}
+
+static void get_bool(struct reader *r, const char *key, bool *out)
+{
+	g_autofree char *v = get(r, key);
+	if (!v)
+		return;
+	if (!g_ascii_strcasecmp(v, "true") || !g_ascii_strcasecmp(v, "yes") ||
+	    !strcmp(v, "1") || !g_ascii_strcasecmp(v, "on"))
+		*out = true;
+	else if (!g_ascii_strcasecmp(v, "false") ||
+		 !g_ascii_strcasecmp(v, "no") || !strcmp(v, "0") ||
+		 !g_ascii_strcasecmp(v, "off"))
+		*out = false;
+	else
+		bad(r, key, "expected true or false, got '%s'", v);
+}
+
+static void get_uint(struct reader *r, const char *key, uint64_t min,
+		     uint64_t max, uint64_t *out)
+{
+	g_autofree char *v = get(r, key);
+	uint64_t n;
+	if (!v)
+		return;
+	if (!parse_size(v, &n))
+		bad(r, key, "expected a number, got '%s'", v);
+	else if (n < min || n > max)
+		bad(r, key, "%s is out of range (%" G_GUINT64_FORMAT "..%"
+		    G_GUINT64_FORMAT ")", v, min, max);
+	else
+		*out = n;
+}
+
+static void get_duration(struct reader *r, const char *key, int64_t *out)
+{
+	g_autofree char *v = get(r, key);
+	int64_t ns;
+	if (!v)
+		return;
+	if (!parse_duration_ns(v, &ns) || ns <= 0)
+		bad(r, key, "expected a duration like 30s, 500ms or 5m, got '%s'",
+		    v);
+	else
+		*out = ns;
+}
+
+int settings_parse(struct settings *st, GKeyFile *kf, const char *origin,
+		   GError **err)
+{
+	struct reader r = { kf, origin, NULL, err, false };
+	uint64_t u;
+
+	if (origin && g_file_test(origin, G_FILE_TEST_IS_REGULAR))
+		r.path = origin;
+	get_str(&r, "interface", &st->interface);
+	get_str(&r, "read_file", &st->read_file);
+	get_str(&r, "filter", &st->filter);
+	get_str(&r, "plugin_dir", &st->plugin_dir);
+	get_str(&r, "sigs_dir", &st->sigs_dir);
+
+	g_autofree char *plugins = get(&r, "plugins");
+	if (plugins && *plugins) {
+		g_strfreev(st->plugins);
+		st->plugins = g_strsplit_set(plugins, ",; ", -1);
+		/* Drop empty items from "http, dns". */
+		unsigned j = 0;
+		for (unsigned i = 0; st->plugins[i]; i++) {
+			if (*st->plugins[i])
+				st->plugins[j++] = st->plugins[i];
+			else
+				g_free(st->plugins[i]);
+		}
+		st->plugins[j] = NULL;
+	}
+	g_autofree char *tx = get(&r, "transactions");
+	if (tx) {
+		st->transactions = txn_format_parse(tx);
+		if (st->transactions == TXN_FORMAT_NONE && strcmp(tx, "none"))
+			bad(&r, "transactions", "expected csv, json or none, got '%s'",
+			    tx);
+	}
+
+	u = (uint64_t)st->cap.snaplen;
+	get_uint(&r, "snaplen", 64, 262144, &u);
+	st->cap.snaplen = (int)u;
+	u = (uint64_t)st->cap.buffer_kib;
+	get_uint(&r, "buffer_kib", 64, 4u << 20, &u);
+	st->cap.buffer_kib = (int)u;
+	get_bool(&r, "promisc", &st->cap.promisc);
+	get_bool(&r, "immediate", &st->cap.immediate);
+
+	u = st->lim.max_flows;
+	get_uint(&r, "max_flows", 16, 1u << 30, &u);
+	st->lim.max_flows = (uint32_t)u;
+	get_duration(&r, "tcp_opening_timeout", &st->lim.tcp_opening_ns);
+	get_duration(&r, "tcp_idle_timeout", &st->lim.tcp_idle_ns);
+	get_duration(&r, "tcp_closed_timeout", &st->lim.tcp_closed_ns);
+	get_duration(&r, "udp_idle_timeout", &st->lim.udp_idle_ns);
+	u = st->lim.reasm_flow_bytes;
+	get_uint(&r, "reassembly_flow_bytes", 65536 + 4096, 1u << 30, &u);
+	st->lim.reasm_flow_bytes = (uint32_t)u;
+	get_uint(&r, "reassembly_total_bytes", 1u << 20, UINT64_MAX >> 1,
+		 &st->lim.reasm_total_bytes);
+	u = st->lim.max_txns_per_flow;
+	get_uint(&r, "max_transactions_per_flow", 1, 65535, &u);
+	st->lim.max_txns_per_flow = (uint16_t)u;
+	u = st->lim.max_names;
+	get_uint(&r, "max_names", 1, 10000000, &u);
+	st->lim.max_names = (uint32_t)u;
+	u = (uint64_t)st->verbose;
+	get_uint(&r, "verbose", 0, 9, &u);
+	st->verbose = (int)u;
+
+	if (!r.failed) {
+		/* Keys we do not know are mistakes, not extensions. */
+		static const char *const known[] = {
+			"interface", "read_file", "filter", "plugin_dir",
+			"sigs_dir", "plugins", "transactions", "snaplen",
+			"buffer_kib", "promisc", "immediate", "max_flows",
+			"tcp_opening_timeout", "tcp_idle_timeout",
+			"tcp_closed_timeout", "udp_idle_timeout",
+			"reassembly_flow_bytes", "reassembly_total_bytes",
+			"max_transactions_per_flow", "max_names", "verbose",
+			NULL
+		};
+		gchar **keys = g_key_file_get_keys(kf, "sensor", NULL, NULL);
+		for (gchar **k = keys; k && *k && !r.failed; k++)
+			if (!g_strv_contains(known, *k))
+				bad(&r, *k, "unknown key");
+		g_strfreev(keys);
+	}
+	return r.failed ? -1 : 0;
+}

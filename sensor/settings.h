@@ -1,0 +1,61 @@
+/*
+ * settings.h: every setting of artmon-sensor, from the config file and the
+ * command line alike.
+ *
+ * The configuration is a GKeyFile: group [sensor] for the core, one group
+ * per plugin ([http], [dns], ...).  Command-line options are written into
+ * the same key file after it is loaded, so every option has a config key
+ * and the command line wins.  settings_parse() then reads and checks every
+ * value into a fresh struct, which is swapped in only if all of it is good.
+ */
+#ifndef ARTMON_SETTINGS_H
+#define ARTMON_SETTINGS_H
+
+#include <glib.h>
+#include <stdbool.h>
+
+#include "capture.h"
+#include "sensor.h"
+#include "txn_output.h"
+
+struct settings {
+	char *interface;	/* live capture, or */
+	char *read_file;	/* capture file */
+	char *filter;		/* BPF; NULL: built from plugin ports */
+	struct capture_opts cap;
+	char *plugin_dir;
+	char *sigs_dir;
+	char **plugins;		/* NULL: all */
+	enum txn_format transactions;
+	struct sensor_limits lim;
+	int verbose;
+};
+
+/* Fill the defaults (paths depend on running from the build tree). */
+void settings_default(struct settings *st);
+void settings_clear(struct settings *st);
+
+/*
+ * Read [sensor] and check every value.  origin names the source in
+ * messages ("FILE" or "command line"); errors look like
+ * "FILE:LINE: [sensor] max_flows: expected a number, got 'x'".
+ */
+int settings_parse(struct settings *st, GKeyFile *kf, const char *origin,
+		   GError **err);
+
+/*
+ * Load a config file into kf, first checking that every line is a
+ * comment, a [group] or key = value, so a syntax error names its line.
+ */
+int settings_load_file(GKeyFile *kf, const char *path, GError **err);
+
+/* "1.5s", "300", "250ms", "5m", "1h" -> ns; false if not a duration. */
+bool parse_duration_ns(const char *s, int64_t *ns);
+/* "1024", "64k", "256M", "1G" -> bytes; false if not a size. */
+bool parse_size(const char *s, uint64_t *bytes);
+
+/* The directory the running binary would find its plugins in. */
+const char *settings_default_plugin_dir(void);
+const char *settings_default_sigs_dir(void);
+
+#endif /* ARTMON_SETTINGS_H */
