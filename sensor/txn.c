@@ -88,6 +88,7 @@ static void emit(struct sensor *s, struct artmon_txn *t, int64_t ack_ts)
 	r.signature = pr->names ? name_table_get(pr->names, t->name_id)
 				: pr->desc->default_name;
 	r.family = f->key.family;
+	r.transport = f->key.proto == 6 ? ARTMON_TCP : ARTMON_UDP;
 	r.client = f->key.addr[cs];
 	r.server = f->key.addr[!cs];
 	r.client_port = f->key.port[cs];

@@ -37,6 +37,7 @@ struct txn_record {
 	const char *signature;
 	uint32_t signature_id;
 	uint8_t family;
+	uint8_t transport;	/* ARTMON_TCP or ARTMON_UDP */
 	struct ipaddr client, server;
 	uint16_t client_port, server_port;
 	int64_t start_ns;	/* request's first packet, epoch ns */

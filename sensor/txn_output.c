@@ -168,6 +168,8 @@ static void write_json(const struct txn_record *r, GString *b)
 	fmt_epoch(b, r->start_ns);
 	g_string_append(b, ",\"protocol\":");
 	json_string(b, r->plugin->desc->name);
+	g_string_append_printf(b, ",\"transport\":\"%s\"",
+			       r->transport == ARTMON_UDP ? "udp" : "tcp");
 	g_string_append(b, ",\"signature\":");
 	json_string(b, r->signature);
 	g_string_append(b, ",\"client\":");
