@@ -334,7 +334,12 @@ int settings_parse(struct settings *st, GKeyFile *kf, const char *origin,
 		r.path = origin;
 	get_str(&r, "interface", &st->interface);
 	get_str(&r, "read_file", &st->read_file);
-	get_str(&r, "filter", &st->filter);
+	/* An empty filter is meaningful: capture everything. */
+	char *flt = get(&r, "filter");
+	if (flt) {
+		g_free(st->filter);
+		st->filter = flt;
+	}
 	get_str(&r, "plugin_dir", &st->plugin_dir);
 	get_str(&r, "sigs_dir", &st->sigs_dir);
 

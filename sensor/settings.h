@@ -21,7 +21,8 @@
 struct settings {
 	char *interface;	/* live capture, or */
 	char *read_file;	/* capture file */
-	char *filter;		/* BPF; NULL: built from plugin ports */
+	char *filter;		/* BPF; NULL: built from plugin ports;
+				 * "": no filter at all */
 	struct capture_opts cap;
 	char *plugin_dir;
 	char *sigs_dir;

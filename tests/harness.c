@@ -89,6 +89,7 @@ struct run *run_capture(const char *pcap, const char *const *sets,
 	struct sensor *s = NULL;
 	volatile sig_atomic_t stop = 0;
 	struct settings full;
+	char *filter = NULL;
 	char *build = g_build_filename(
 		env_or("ARTMON_BUILDDIR", ARTMON_ABS_BUILDDIR), "plugins",
 		".libs", NULL);
@@ -127,7 +128,10 @@ struct run *run_capture(const char *pcap, const char *const *sets,
 	sensor_add_sink(s, collect, r->txns);
 	if (capture_open_file(&cap, pcap, &err) != 0)
 		goto fail;
-	if (full.filter && capture_set_filter(&cap, full.filter, &err) != 0)
+	/* As artmon-sensor does: no filter key means the plugins' ports. */
+	filter = full.filter ? g_strdup(full.filter)
+			     : capture_default_filter(&cap, s->plugins);
+	if (capture_set_filter(&cap, filter, &err) != 0)
 		goto fail;
 	while (capture_run(&cap, s, &stop, &err) > 0)
 		;
@@ -168,6 +172,7 @@ done:
 	g_key_file_free(kf);
 	g_free(build);
 	g_free(sigs);
+	g_free(filter);
 	return r;
 }
 
