@@ -19,9 +19,12 @@
 
 #include "capture.h"
 #include "log.h"
+#include "output.h"
 #include "plugins.h"
 #include "sensor.h"
 #include "settings.h"
+#include "summary.h"
+#include "summary_output.h"
 #include "txn_output.h"
 
 static volatile sig_atomic_t stop_requested;
@@ -61,7 +64,7 @@ static void install_signals(void)
 struct cli {
 	char *config;
 	char *iface, *file, *filter, *plugin_dir, *sigs_dir, *plugins;
-	char *transactions;
+	char *transactions, *summaries, *summary_file;
 	int snaplen, buffer_kib;
 	gboolean no_promisc, version;
 	char **sets;
@@ -127,6 +130,10 @@ static int parse_cli(int argc, char **argv, struct cli *c, GError **err)
 		  "Only these plugins (comma-separated)", "LIST" },
 		{ "transactions", 't', 0, G_OPTION_ARG_STRING, &c->transactions,
 		  "Print each transaction on stdout: csv or json", "FORMAT" },
+		{ "summaries", 'S', 0, G_OPTION_ARG_STRING, &c->summaries,
+		  "Print interval summaries and health: csv or json", "FORMAT" },
+		{ "summary-file", 'w', 0, G_OPTION_ARG_FILENAME, &c->summary_file,
+		  "Write summaries to FILE instead of stdout", "FILE" },
 		{ "set", 'o', 0, G_OPTION_ARG_STRING_ARRAY, &c->sets,
 		  "Set a config key, e.g. -o max_flows=500000 -o http.ports=80,8080",
 		  "[GROUP.]KEY=VALUE" },
@@ -167,6 +174,8 @@ static void cli_to_keyfile(const struct cli *c, GKeyFile *kf)
 	put(kf, "sigs_dir", c->sigs_dir);
 	put(kf, "plugins", c->plugins);
 	put(kf, "transactions", c->transactions);
+	put(kf, "summaries", c->summaries);
+	put(kf, "summary_file", c->summary_file);
 	if (c->snaplen) {
 		snprintf(num, sizeof num, "%d", c->snaplen);
 		put(kf, "snaplen", num);
@@ -193,6 +202,8 @@ static void cli_clear(struct cli *c)
 	g_free(c->sigs_dir);
 	g_free(c->plugins);
 	g_free(c->transactions);
+	g_free(c->summaries);
+	g_free(c->summary_file);
 	g_strfreev(c->sets);
 }
 
@@ -202,7 +213,11 @@ int main(int argc, char **argv)
 	struct settings st;
 	struct capture cap = { 0 };
 	struct sensor *s = NULL;
-	struct txn_output out;
+	struct txn_output out = { 0 };
+	struct summary_printer printer;
+	struct summarizer *sum = NULL;
+	struct output *output = NULL;
+	FILE *sumfile = NULL;
 	GKeyFile *kf = g_key_file_new();
 	GError *err = NULL;
 	char *filter = NULL;
@@ -254,14 +269,30 @@ int main(int argc, char **argv)
 		g_ptr_array_free(plugins, TRUE);
 		goto runtime_error;
 	}
-	if (st.transactions != TXN_FORMAT_NONE) {
-		txn_output_init(&out, stdout, st.transactions);
-		sensor_add_sink(s, txn_output_write, &out);
-	}
-
 	if (st.read_file ? capture_open_file(&cap, st.read_file, &err)
 			 : capture_open_live(&cap, st.interface, &st.cap, &err))
 		goto runtime_error;
+
+	/* Reading a file, the output thread may make us wait: nothing is
+	 * lost by waiting.  Live, it must never: it drops and counts. */
+	output = output_new(64, !cap.live);
+	if (st.transactions != TXN_FORMAT_NONE) {
+		txn_output_init(&out, stdout, st.transactions);
+		out.thread = output;
+		sensor_add_sink(s, txn_output_write, &out);
+	}
+	if (st.summaries != TXN_FORMAT_NONE) {
+		sumfile = st.summary_file ? fopen(st.summary_file, "w") : stdout;
+		if (!sumfile) {
+			g_set_error(&err, G_IO_ERROR, G_IO_ERROR_FAILED,
+				    "%s: %s", st.summary_file, g_strerror(errno));
+			goto runtime_error;
+		}
+		summary_printer_init(&printer, sumfile, st.summaries);
+		output_add_consumer(output, summary_printer_consume, &printer);
+		sum = summarizer_new(&st.sum, s, output_push_batch, output);
+	}
+	output_start(output);
 	filter = st.filter ? g_strdup(st.filter)
 			   : capture_default_filter(&cap, s->plugins);
 	if (capture_set_filter(&cap, filter, &err) != 0)
@@ -282,10 +313,27 @@ int main(int argc, char **argv)
 		if (r == 0 || stop_requested)
 			break;
 		capture_update_stats(&cap, s);
+		txn_output_flush(&out);
+		if (sum) {
+			summarizer_note_dropped(sum, output_take_dropped(output), 0);
+			if (cap.live) {
+				/* A quiet link must not hold intervals back:
+				 * live, packet time and the clock agree. */
+				int64_t wall = g_get_real_time() * 1000;
+				summarizer_advance(sum, wall > s->now ? wall : s->now);
+			}
+		}
 	}
 	running_pcap = NULL;
 	capture_update_stats(&cap, s);
+	/* Nothing measured is dropped: every open flow and interval goes
+	 * out before we exit. */
 	sensor_flush(s);
+	if (sum)
+		summarizer_flush(sum);
+	txn_output_flush(&out);
+	output_finish(output);
+	output = NULL;
 	fflush(stdout);
 	sensor_print_counters(s, stderr);
 	rc = 0;
@@ -303,7 +351,12 @@ out:
 	g_free(filter);
 	if (err)
 		g_error_free(err);
+	output_finish(output);
+	txn_output_flush(&out);
 	sensor_free(s);
+	summarizer_free(sum);
+	if (sumfile && sumfile != stdout)
+		fclose(sumfile);
 	capture_close(&cap);
 	settings_clear(&st);
 	cli_clear(&cli);

@@ -78,6 +78,22 @@ struct txn_sink {
 	void *ctx;
 };
 
+/*
+ * Who watches the packet path besides the transaction sinks (the interval
+ * summarizer).  All optional; called on the packet thread.
+ */
+struct sensor_observer {
+	void *ctx;
+	/* Packet time reached sensor.next_tick (before that packet is
+	 * counted); the observer sets the next one. */
+	void (*tick)(void *ctx, int64_t now);
+	/* A flow was created; syn: by a client's SYN (a new connection). */
+	void (*flow_new)(void *ctx, const struct flow *f, bool syn);
+	/* A plugin counted an event on f. */
+	void (*event)(void *ctx, const struct flow *f,
+		      const struct plugin_rt *pr, enum artmon_event ev);
+};
+
 struct sensor {
 	struct sensor_limits lim;
 	GPtrArray *plugins;		/* struct plugin_rt *, owned */
@@ -91,6 +107,8 @@ struct sensor {
 	struct delivery cur;
 	struct txn_sink sinks[4];
 	unsigned nsinks;
+	struct sensor_observer obs;
+	int64_t next_tick;		/* packet time of the next obs.tick */
 	struct artmon_txn *dummy_txn;	/* returned past the per-flow cap */
 };
 

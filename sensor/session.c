@@ -180,8 +180,8 @@ static int guess_client(const struct sensor *s, const struct flow_key *k,
 }
 
 static struct flow *new_flow(struct sensor *s, const struct flow_key *k,
-			     uint32_t hash, int client_side, int tmap,
-			     enum flow_class cls)
+			     uint32_t hash, int client_side, int src_side,
+			     int tmap, enum flow_class cls)
 {
 	struct flow *f = flow_insert(&s->flows, k, hash, cls, s->now);
 	f->client_side = (uint8_t)client_side;
@@ -190,6 +190,9 @@ static struct flow *new_flow(struct sensor *s, const struct flow_key *k,
 		f->flags |= FLOW_IGNORED;
 		s->ctr.flows_ignored++;
 	}
+	if (s->obs.flow_new)
+		s->obs.flow_new(s->obs.ctx, f, tmap == 0 && cls == FLOW_TCP_OPENING &&
+					       client_side == src_side);
 	return f;
 }
 
@@ -229,13 +232,15 @@ static void tcp_packet(struct sensor *s, struct flow *f,
 			return;
 		}
 		if (syn && !ack) {
-			f = new_flow(s, k, hash, side, 0, FLOW_TCP_OPENING);
+			f = new_flow(s, k, hash, side, side, 0,
+				     FLOW_TCP_OPENING);
 		} else if (syn) {
 			/* SYN/ACK with its SYN unseen: the sender serves. */
-			f = new_flow(s, k, hash, !side, 0, FLOW_TCP_OPENING);
+			f = new_flow(s, k, hash, !side, side, 0,
+				     FLOW_TCP_OPENING);
 		} else if (p->payload_len > 0) {
-			f = new_flow(s, k, hash, guess_client(s, k, side, 0), 0,
-				     FLOW_TCP_ACTIVE);
+			f = new_flow(s, k, hash, guess_client(s, k, side, 0),
+				     side, 0, FLOW_TCP_ACTIVE);
 			f->flags |= FLOW_MIDSTREAM;
 		} else {
 			s->ctr.tcp_no_flow++;
@@ -329,8 +334,8 @@ static void udp_packet(struct sensor *s, struct flow *f,
 		       const struct pkt *p)
 {
 	if (!f)
-		f = new_flow(s, k, hash, guess_client(s, k, side, 1), 1,
-			     FLOW_UDP);
+		f = new_flow(s, k, hash, guess_client(s, k, side, 1), side,
+			     1, FLOW_UDP);
 	flow_touch(&s->flows, f, FLOW_UDP, p->ts_ns);
 	if (f->flags & FLOW_IGNORED)
 		return;
@@ -370,6 +375,8 @@ void sensor_frame(struct sensor *s, int dlt, const uint8_t *frame,
 {
 	struct pkt p;
 
+	if (ts_ns >= s->next_tick && s->obs.tick)
+		s->obs.tick(s->obs.ctx, ts_ns);
 	s->ctr.packets++;
 	s->ctr.bytes += wirelen;
 	p.ts_ns = ts_ns;

@@ -66,6 +66,7 @@ void settings_default(struct settings *st)
 	memset(st, 0, sizeof *st);
 	capture_opts_default(&st->cap);
 	sensor_limits_default(&st->lim);
+	summary_cfg_default(&st->sum);
 	st->plugin_dir = g_strdup(settings_default_plugin_dir());
 	st->sigs_dir = g_strdup(settings_default_sigs_dir());
 }
@@ -75,6 +76,7 @@ void settings_clear(struct settings *st)
 	g_free(st->interface);
 	g_free(st->read_file);
 	g_free(st->filter);
+	g_free(st->summary_file);
 	g_free(st->plugin_dir);
 	g_free(st->sigs_dir);
 	g_strfreev(st->plugins);
@@ -311,6 +313,17 @@ static void get_uint(struct reader *r, const char *key, uint64_t min,
 		*out = n;
 }
 
+static void get_format(struct reader *r, const char *key,
+		       enum txn_format *out)
+{
+	g_autofree char *v = get(r, key);
+	if (!v)
+		return;
+	*out = txn_format_parse(v);
+	if (*out == TXN_FORMAT_NONE && strcmp(v, "none"))
+		bad(r, key, "expected csv, json or none, got '%s'", v);
+}
+
 static void get_duration(struct reader *r, const char *key, int64_t *out)
 {
 	g_autofree char *v = get(r, key);
@@ -357,13 +370,24 @@ int settings_parse(struct settings *st, GKeyFile *kf, const char *origin,
 		}
 		st->plugins[j] = NULL;
 	}
-	g_autofree char *tx = get(&r, "transactions");
-	if (tx) {
-		st->transactions = txn_format_parse(tx);
-		if (st->transactions == TXN_FORMAT_NONE && strcmp(tx, "none"))
-			bad(&r, "transactions", "expected csv, json or none, got '%s'",
-			    tx);
-	}
+	get_format(&r, "transactions", &st->transactions);
+	get_format(&r, "summaries", &st->summaries);
+	get_str(&r, "summary_file", &st->summary_file);
+	int64_t iv_ns = (int64_t)st->sum.interval_secs * 1000000000;
+	get_duration(&r, "interval", &iv_ns);
+	if (!r.failed && (iv_ns % 1000000000 || iv_ns < 1000000000 ||
+			  iv_ns > (int64_t)86400 * 1000000000))
+		bad(&r, "interval", "must be whole seconds, 1s to 1d");
+	st->sum.interval_secs = (uint32_t)(iv_ns / 1000000000);
+	int64_t grace = st->sum.grace_ns;
+	get_duration(&r, "grace", &grace);
+	st->sum.grace_ns = grace;
+	u = st->sum.max_rows;
+	get_uint(&r, "max_summary_rows", 1, 100000000, &u);
+	st->sum.max_rows = (uint32_t)u;
+	u = st->sum.max_exact_clients;
+	get_uint(&r, "max_exact_clients", 1, 100000000, &u);
+	st->sum.max_exact_clients = (uint32_t)u;
 
 	u = (uint64_t)st->cap.snaplen;
 	get_uint(&r, "snaplen", 64, 262144, &u);
@@ -406,6 +430,8 @@ int settings_parse(struct settings *st, GKeyFile *kf, const char *origin,
 			"tcp_closed_timeout", "udp_idle_timeout",
 			"reassembly_flow_bytes", "reassembly_total_bytes",
 			"max_transactions_per_flow", "max_names", "verbose",
+			"summaries", "summary_file", "interval", "grace",
+			"max_summary_rows", "max_exact_clients",
 			NULL
 		};
 		gchar **keys = g_key_file_get_keys(kf, "sensor", NULL, NULL);

@@ -16,6 +16,7 @@
 
 #include "capture.h"
 #include "sensor.h"
+#include "summary.h"
 #include "txn_output.h"
 
 struct settings {
@@ -28,6 +29,9 @@ struct settings {
 	char *sigs_dir;
 	char **plugins;		/* NULL: all */
 	enum txn_format transactions;
+	enum txn_format summaries;	/* print summaries: csv, json */
+	char *summary_file;	/* where; NULL: stdout */
+	struct summary_cfg sum;
 	struct sensor_limits lim;
 	int verbose;
 };

@@ -113,7 +113,7 @@ static void emit(struct sensor *s, struct artmon_txn *t, int64_t ack_ts)
 	r.server_pkt_min = t->resp_pkt_min;
 	r.server_pkt_max = t->resp_pkt_max;
 	r.server_mss = f->half[ARTMON_S2C].mss;
-	r.server_window_min = t->has_window ? t->win_min : 0;
+	r.server_window_min = t->has_window ? (int64_t)t->win_min : -1;
 	r.retries = t->retries;
 	r.status = t->status;
 	r.error = t->error;
@@ -284,6 +284,8 @@ static void h_count(artmon_flow *flow, enum artmon_event ev)
 		return;
 	struct plugin_rt *pr = g_ptr_array_index(bound->plugins, f->plugin - 1);
 	pr->events[ev]++;
+	if (bound->obs.event)
+		bound->obs.event(bound->obs.ctx, f, pr, ev);
 }
 
 static void h_stop(artmon_flow *flow)

@@ -51,7 +51,7 @@ struct txn_record {
 	uint32_t retransmissions;
 	uint32_t server_pkt_min, server_pkt_max;	/* payload bytes; 0: none */
 	uint32_t server_mss;	/* 0: not seen */
-	uint32_t server_window_min;	/* scaled bytes; 0 with none seen */
+	int64_t server_window_min;	/* scaled bytes; -1 if none seen */
 	uint32_t retries;	/* requests sent again (DNS) */
 	const char *status;	/* "200", "NXDOMAIN", "OK", "timeout" */
 	bool error;

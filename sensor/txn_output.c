@@ -19,6 +19,7 @@
 #include <inttypes.h>
 #include <string.h>
 
+#include "output.h"
 #include "sensor.h"
 #include "txn_output.h"
 
@@ -38,9 +39,20 @@ enum txn_format txn_format_parse(const char *s)
 
 void txn_output_init(struct txn_output *o, FILE *out, enum txn_format f)
 {
+	memset(o, 0, sizeof *o);
 	o->out = out;
 	o->format = f;
-	o->header_done = false;
+}
+
+void txn_output_flush(struct txn_output *o)
+{
+	if (!o->pending)
+		return;
+	if (o->thread && o->pending->len)
+		output_push_text(o->thread, o->out, o->pending);
+	else
+		g_string_free(o->pending, TRUE);
+	o->pending = NULL;
 }
 
 void fmt_us(GString *buf, int64_t ns)
@@ -121,7 +133,7 @@ static void write_csv(struct txn_output *o, const struct txn_record *r,
 	char cli[64], srv[64];
 
 	if (!o->header_done) {
-		fprintf(o->out, "%s\n", txn_csv_header);
+		g_string_append_printf(b, "%s\n", txn_csv_header);
 		o->header_done = true;
 	}
 	fmt_epoch(b, r->start_ns);
@@ -195,13 +207,17 @@ static void write_json(const struct txn_record *r, GString *b)
 			       ",\"retransmissions\":%" PRIu32
 			       ",\"server_pkt_min\":%" PRIu32
 			       ",\"server_pkt_max\":%" PRIu32
-			       ",\"server_mss\":%" PRIu32
-			       ",\"server_window_min\":%" PRIu32
-			       ",\"retries\":%" PRIu32 ",\"flags\":\"",
+			       ",\"server_mss\":%" PRIu32,
 			       r->request_packets, r->server_packets,
 			       r->retransmissions, r->server_pkt_min,
-			       r->server_pkt_max, r->server_mss,
-			       r->server_window_min, r->retries);
+			       r->server_pkt_max, r->server_mss);
+	if (r->server_window_min < 0)
+		g_string_append(b, ",\"server_window_min\":null");
+	else
+		g_string_append_printf(b, ",\"server_window_min\":%" PRId64,
+				       r->server_window_min);
+	g_string_append_printf(b, ",\"retries\":%" PRIu32 ",\"flags\":\"",
+			       r->retries);
 	flags_str(b, r->flags);
 	g_string_append(b, "\"}");
 }
@@ -209,13 +225,21 @@ static void write_json(const struct txn_record *r, GString *b)
 void txn_output_write(void *ctx, const struct txn_record *r)
 {
 	struct txn_output *o = ctx;
-	GString *b = g_string_sized_new(256);
 
+	/* Lines collect in a buffer handed to the output thread in 64 KiB
+	 * pieces: the packet thread never writes to a pipe itself. */
+	if (!o->pending)
+		o->pending = g_string_sized_new(1 << 16);
+	GString *b = o->pending;
 	if (o->format == TXN_FORMAT_CSV)
 		write_csv(o, r, b);
 	else if (o->format == TXN_FORMAT_JSON)
 		write_json(r, b);
 	g_string_append_c(b, '\n');
-	fwrite(b->str, 1, b->len, o->out);
-	g_string_free(b, TRUE);
+	if (!o->thread) {
+		fwrite(b->str, 1, b->len, o->out);
+		g_string_truncate(b, 0);
+	} else if (b->len >= (1 << 16) - 512) {
+		txn_output_flush(o);
+	}
 }

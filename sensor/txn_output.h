@@ -10,10 +10,14 @@
 
 enum txn_format { TXN_FORMAT_NONE, TXN_FORMAT_CSV, TXN_FORMAT_JSON };
 
+struct output;
+
 struct txn_output {
 	FILE *out;
 	enum txn_format format;
 	bool header_done;
+	struct output *thread;	/* if set, lines go through it */
+	GString *pending;	/* lines not yet handed over */
 };
 
 /* Parse "csv" / "json"; returns TXN_FORMAT_NONE for anything else. */
@@ -23,6 +27,10 @@ void txn_output_init(struct txn_output *o, FILE *out, enum txn_format f);
 
 /* A txn_sink_fn: ctx is a struct txn_output. */
 void txn_output_write(void *ctx, const struct txn_record *r);
+
+/* Send lines written so far to the output thread (call about once a
+ * second and at the end), so they are not held back. */
+void txn_output_flush(struct txn_output *o);
 
 /* The CSV header line (without newline). */
 extern const char txn_csv_header[];

@@ -1,0 +1,56 @@
+/*
+ * sketch.h: bounded-memory counting for the sensor's health rows.
+ *
+ * distinct: how many distinct client addresses an interval saw; exact (a
+ * hash set) up to a cap, then a HyperLogLog estimate (2^12 registers,
+ * about 1.6% standard error), marked as estimated.  The HLL is fed from
+ * the start, so switching loses nothing.
+ *
+ * topk: the heaviest clients by transactions, with the Space-Saving
+ * algorithm (Metwally et al.): k counters; a new key replaces the smallest
+ * and inherits its count as its error bound.  Any key whose true count is
+ * above total/k is guaranteed to be present, so a client that floods a
+ * server cannot hide, and memory is k entries whatever arrives.
+ */
+#ifndef ARTMON_SKETCH_H
+#define ARTMON_SKETCH_H
+
+#include <glib.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#define HLL_BITS 12
+#define HLL_REGS (1u << HLL_BITS)
+
+struct distinct {
+	GHashTable *exact;	/* NULL once past the cap */
+	unsigned cap;
+	uint8_t regs[HLL_REGS];
+};
+
+void distinct_init(struct distinct *d, unsigned cap);
+void distinct_clear(struct distinct *d);
+/* key: up to 17 bytes (family + address). */
+void distinct_add(struct distinct *d, const uint8_t *key, size_t len);
+uint64_t distinct_count(const struct distinct *d, bool *estimated);
+
+#define TOPK_SLOTS 64
+
+struct topk_slot {
+	uint8_t key[17];	/* family, address */
+	uint64_t count;
+	uint64_t error;
+};
+
+struct topk {
+	unsigned n;
+	struct topk_slot slot[TOPK_SLOTS];
+};
+
+void topk_init(struct topk *t);
+void topk_add(struct topk *t, const uint8_t key[17]);
+/* The top `want` slots by count, into out; returns how many. */
+unsigned topk_top(const struct topk *t, struct topk_slot *out,
+		  unsigned want);
+
+#endif /* ARTMON_SKETCH_H */
