@@ -32,7 +32,10 @@
  * percent-encoded and the result is cut at RULE_NAME_MAX, so a name is one
  * printable token.  Names are interned in the plugin's name_table up to a
  * cap; past it, new names fold into "<template>_overflow" (one per rule),
- * so a `$1` rule over unbounded URLs cannot grow memory without end.
+ * so a `$1` rule over unbounded URLs cannot grow memory without end.  A
+ * plugin may also name a transaction itself (name_table_intern, behind
+ * txn_name_default): same encoding, same cap, and past the cap the default
+ * name, since no rule owns an overflow name for it.
  *
  * Not thread-safe: a ruleset and a name table are used by one thread (the
  * packet thread); reloads build a new ruleset and swap it in between
@@ -854,6 +857,29 @@ static uint32_t nt_intern(struct name_table *nt, const char *name,
 	if (nt_lookup(nt, r->overflow, &id))
 		return id;
 	return nt_add(nt, r->overflow);
+}
+
+/* Names a plugin picks itself (txn_name_default: "TCP_5432").  They share
+ * the table, the encoding and the cap with rule names; past the cap there
+ * is no rule to own an overflow name, so they fold into the default. */
+uint32_t name_table_intern(struct name_table *nt, const char *name)
+{
+	char buf[RULE_NAME_MAX + 1];
+	size_t n = 0;
+	uint32_t id;
+
+	if (!nt || !name || !*name)
+		return 0;
+	put_bytes(buf, &n, (const uint8_t *)name, strlen(name));
+	buf[n] = '\0';
+	if (nt_lookup(nt, buf, &id))
+		return id;
+	if (nt->regular < nt->cap) {
+		nt->regular++;
+		return nt_add(nt, buf);
+	}
+	nt_fold(nt, name_table_get(nt, 0), "raise max_names");
+	return 0;
 }
 
 /* ---------------------------------------------------------------- classify */

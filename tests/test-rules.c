@@ -730,6 +730,45 @@ static void test_ids_are_stable_across_ruleset_reload(void)
 	name_table_free(nt);
 }
 
+static void test_plugin_chosen_name_is_interned_like_a_rule_name(void)
+{
+	struct ruleset *rs = parse_ok(
+		"transaction TCP_$1 { Content =~ \"^port (\\d+)\"; }");
+	struct name_table *nt = name_table_new("tcp", "TCP_other", 10);
+	char longname[300];
+
+	g_assert_cmpuint(name_table_intern(nt, "TCP_5432"), ==, 1);
+	g_assert_cmpuint(name_table_intern(nt, "TCP_5432"), ==, 1);
+	/* One namespace: a rule that makes the same name gets the same id. */
+	g_assert_cmpuint(ruleset_classify(rs, nt, (const uint8_t *)"port 5432",
+					  9), ==, 1);
+	g_assert_cmpuint(name_table_intern(nt, "TLS handshake\x01\xff"), ==, 2);
+	g_assert_cmpstr(name_table_get(nt, 2), ==, "TLS%20handshake%01%FF");
+	memset(longname, 'x', sizeof longname - 1);
+	longname[sizeof longname - 1] = '\0';
+	uint32_t id = name_table_intern(nt, longname);
+	g_assert_cmpuint(strlen(name_table_get(nt, id)), ==, RULE_NAME_MAX);
+	/* NULL and "" mean the default name, and are no refusal. */
+	g_assert_cmpuint(name_table_intern(nt, NULL), ==, 0);
+	g_assert_cmpuint(name_table_intern(nt, ""), ==, 0);
+	g_assert_cmpuint(name_table_folded(nt), ==, 0);
+	name_table_free(nt);
+	ruleset_free(rs);
+}
+
+static void test_plugin_chosen_name_past_the_cap_is_the_default(void)
+{
+	struct name_table *nt = name_table_new("tcp", "TCP_other", 1);
+
+	g_assert_cmpuint(name_table_intern(nt, "TCP_22"), ==, 1);
+	g_assert_cmpuint(name_table_intern(nt, "TCP_80"), ==, 0);
+	g_assert_cmpuint(name_table_intern(nt, "TCP_443"), ==, 0);
+	g_assert_cmpuint(name_table_intern(nt, "TCP_22"), ==, 1);
+	g_assert_cmpuint(name_table_folded(nt), ==, 2);
+	g_assert_cmpuint(name_table_count(nt), ==, 2);
+	name_table_free(nt);
+}
+
 /* ---------------------------------------------------------------- shipped */
 
 static struct ruleset *load_shipped(char **text_out)
@@ -879,6 +918,11 @@ int main(int argc, char **argv)
 			test_constant_name_past_the_cap_folds);
 	g_test_add_func("/rules/names/ids-are-stable-across-ruleset-reload",
 			test_ids_are_stable_across_ruleset_reload);
+
+	g_test_add_func("/rules/names/plugin-chosen-name-is-interned-like-a-rule-name",
+			test_plugin_chosen_name_is_interned_like_a_rule_name);
+	g_test_add_func("/rules/names/plugin-chosen-name-past-the-cap-is-the-default",
+			test_plugin_chosen_name_past_the_cap_is_the_default);
 
 	g_test_add_func("/rules/shipped/http-sigs-name-method-and-path",
 			test_shipped_http_sigs_name_method_and_path);
