@@ -4,9 +4,13 @@
  * Order of start-up: read the configuration (file, then command line on
  * top), load and check the plugins and their rules (any error stops us
  * here, before we touch the network), open the capture, set the filter,
- * then run.  At the end of the input, or on SIGINT/SIGTERM, every flow is
- * flushed so that nothing measured is lost, and the counters go to stderr.
- * SIGUSR1 prints the counters without stopping.
+ * open output files; then (live) detach, write the pidfile, and drop to
+ * the unprivileged user before the first packet is parsed: no packet is
+ * ever read as root.  At the end of the input, or on SIGINT/SIGTERM, every
+ * flow and interval is flushed so that nothing measured is lost, and the
+ * counters go to stderr (or syslog).  SIGUSR1 prints the counters without
+ * stopping; SIGHUP re-reads the signature files (all or nothing: a file
+ * with an error keeps the old rules, and says why).
  */
 #include "config.h"
 
@@ -16,8 +20,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
+#include <unistd.h>
 
 #include "capture.h"
+#include "daemon.h"
 #include "log.h"
 #include "output.h"
 #include "plugins.h"
@@ -29,6 +36,7 @@
 
 static volatile sig_atomic_t stop_requested;
 static volatile sig_atomic_t counters_requested;
+static volatile sig_atomic_t reload_requested;
 static pcap_t *running_pcap;
 
 static void on_stop_signal(int sig)
@@ -45,6 +53,14 @@ static void on_usr1(int sig)
 	counters_requested = 1;
 }
 
+static void on_hup(int sig)
+{
+	(void)sig;
+	reload_requested = 1;
+	if (running_pcap)
+		pcap_breakloop(running_pcap);
+}
+
 static void install_signals(void)
 {
 	struct sigaction sa;
@@ -56,6 +72,8 @@ static void install_signals(void)
 	sigaction(SIGTERM, &sa, NULL);
 	sa.sa_handler = on_usr1;
 	sigaction(SIGUSR1, &sa, NULL);
+	sa.sa_handler = on_hup;
+	sigaction(SIGHUP, &sa, NULL);
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
 }
@@ -66,7 +84,8 @@ struct cli {
 	char *iface, *file, *filter, *plugin_dir, *sigs_dir, *plugins;
 	char *transactions, *summaries, *summary_file;
 	int snaplen, buffer_kib;
-	gboolean no_promisc, version;
+	gboolean no_promisc, version, foreground, keep_root, check;
+	char *pidfile, *user, *group;
 	char **sets;
 	int verbose;
 };
@@ -134,11 +153,26 @@ static int parse_cli(int argc, char **argv, struct cli *c, GError **err)
 		  "Print interval summaries and health: csv or json", "FORMAT" },
 		{ "summary-file", 'w', 0, G_OPTION_ARG_FILENAME, &c->summary_file,
 		  "Write summaries to FILE instead of stdout", "FILE" },
+		{ "foreground", 'F', 0, G_OPTION_ARG_NONE, &c->foreground,
+		  "Live capture: stay in the foreground, log to stderr (systemd)",
+		  NULL },
+		{ "pidfile", 'P', 0, G_OPTION_ARG_FILENAME, &c->pidfile,
+		  "Write the process id to FILE", "FILE" },
+		{ "user", 'u', 0, G_OPTION_ARG_STRING, &c->user,
+		  "Drop to USER after opening the capture (default artmon)",
+		  "USER" },
+		{ "group", 'g', 0, G_OPTION_ARG_STRING, &c->group,
+		  "Drop to GROUP (default: the user's)", "GROUP" },
+		{ "keep-root", 0, 0, G_OPTION_ARG_NONE, &c->keep_root,
+		  "Keep running as root (not recommended)", NULL },
 		{ "set", 'o', 0, G_OPTION_ARG_STRING_ARRAY, &c->sets,
 		  "Set a config key, e.g. -o max_flows=500000 -o http.ports=80,8080",
 		  "[GROUP.]KEY=VALUE" },
 		{ "verbose", 'v', G_OPTION_FLAG_NO_ARG, G_OPTION_ARG_CALLBACK,
 		  (gpointer)on_verbose, "More messages (repeat for more)", NULL },
+		{ "check", 'n', 0, G_OPTION_ARG_NONE, &c->check,
+		  "Check the configuration and rules, print 'configuration OK', exit",
+		  NULL },
 		{ "version", 'V', 0, G_OPTION_ARG_NONE, &c->version,
 		  "Print the version and exit", NULL },
 		{ NULL }
@@ -186,6 +220,13 @@ static void cli_to_keyfile(const struct cli *c, GKeyFile *kf)
 	}
 	if (c->no_promisc)
 		put(kf, "promisc", "false");
+	if (c->foreground)
+		put(kf, "foreground", "true");
+	if (c->keep_root)
+		put(kf, "keep_root", "true");
+	put(kf, "pidfile", c->pidfile);
+	put(kf, "user", c->user);
+	put(kf, "group", c->group);
 	if (c->verbose) {
 		snprintf(num, sizeof num, "%d", c->verbose);
 		put(kf, "verbose", num);
@@ -204,7 +245,74 @@ static void cli_clear(struct cli *c)
 	g_free(c->transactions);
 	g_free(c->summaries);
 	g_free(c->summary_file);
+	g_free(c->pidfile);
+	g_free(c->user);
+	g_free(c->group);
 	g_strfreev(c->sets);
+}
+
+static bool pidfile_written;
+
+/*
+ * Live: detach unless told to stay in the foreground, write the pidfile,
+ * then give up root.  The capture is open already; nothing that parses a
+ * packet has run yet.
+ */
+static int become_daemon(struct settings *st, bool live, GError **err)
+{
+	if (live && !st->foreground) {
+		if (!st->pidfile)
+			st->pidfile = g_strdup(LOCALSTATEDIR "/run/artmon-sensor.pid");
+		if (daemon_detach(err) != 0)
+			return -1;
+		log_to_syslog(LOG_DAEMON);
+	}
+	if (st->pidfile) {
+		if (pidfile_write(st->pidfile, err) != 0)
+			return -1;
+		pidfile_written = true;
+	}
+	if (geteuid() != 0)
+		return 0;
+	if (st->keep_root) {
+		log_warnx("running as root (--keep-root): every packet is "
+			  "parsed with full privileges");
+		return 0;
+	}
+	GError *lookup = NULL;
+	uid_t uid;
+	gid_t gid;
+	if (strcmp(st->user, "artmon") == 0 &&
+	    !lookup_user("artmon", NULL, &uid, &gid, &lookup)) {
+		/* The default user has not been created (a build tree, a
+		 * quick test): nobody is unprivileged everywhere. */
+		log_info("user 'artmon' does not exist; running as 'nobody' "
+			 "(create the user, or set user= / --user)");
+		g_clear_error(&lookup);
+		g_free(st->user);
+		st->user = g_strdup("nobody");
+		g_free(st->group);
+		st->group = NULL;
+	}
+	g_clear_error(&lookup);
+	if (drop_privileges(st->user, st->group, err) != 0) {
+		g_prefix_error(err, "refusing to run as root: ");
+		return -1;
+	}
+	log_debug("now running as user %s", st->user);
+	return 0;
+}
+
+static void reload_rules(struct sensor *s)
+{
+	GError *err = NULL;
+
+	if (plugins_reload_rules(s->plugins, &err) != 0) {
+		log_warnx("SIGHUP: keeping the old rules: %s", err->message);
+		g_error_free(err);
+		return;
+	}
+	log_info("SIGHUP: signature rules reloaded");
 }
 
 int main(int argc, char **argv)
@@ -248,7 +356,7 @@ int main(int argc, char **argv)
 			   &err) != 0)
 		goto usage_error;
 	log_init("artmon-sensor", st.verbose);
-	if (!st.interface == !st.read_file) {
+	if (!st.interface == !st.read_file && !cli.check) {
 		g_set_error(&err, G_OPTION_ERROR, G_OPTION_ERROR_FAILED,
 			    "give exactly one of -i IFACE or -r FILE");
 		goto usage_error;
@@ -268,6 +376,11 @@ int main(int argc, char **argv)
 	if (!s) {
 		g_ptr_array_free(plugins, TRUE);
 		goto runtime_error;
+	}
+	if (cli.check) {
+		printf("configuration OK\n");
+		rc = 0;
+		goto out;
 	}
 	if (st.read_file ? capture_open_file(&cap, st.read_file, &err)
 			 : capture_open_live(&cap, st.interface, &st.cap, &err))
@@ -292,6 +405,8 @@ int main(int argc, char **argv)
 		output_add_consumer(output, summary_printer_consume, &printer);
 		sum = summarizer_new(&st.sum, s, output_push_batch, output);
 	}
+	if (become_daemon(&st, cap.live, &err) != 0)
+		goto runtime_error;
 	output_start(output);
 	filter = st.filter ? g_strdup(st.filter)
 			   : capture_default_filter(&cap, s->plugins);
@@ -312,6 +427,10 @@ int main(int argc, char **argv)
 		}
 		if (r == 0 || stop_requested)
 			break;
+		if (reload_requested) {
+			reload_requested = 0;
+			reload_rules(s);
+		}
 		capture_update_stats(&cap, s);
 		txn_output_flush(&out);
 		if (sum) {
@@ -351,6 +470,8 @@ out:
 	g_free(filter);
 	if (err)
 		g_error_free(err);
+	if (pidfile_written)
+		pidfile_remove(st.pidfile);
 	output_finish(output);
 	txn_output_flush(&out);
 	sensor_free(s);

@@ -67,6 +67,7 @@ void settings_default(struct settings *st)
 	capture_opts_default(&st->cap);
 	sensor_limits_default(&st->lim);
 	summary_cfg_default(&st->sum);
+	st->user = g_strdup("artmon");
 	st->plugin_dir = g_strdup(settings_default_plugin_dir());
 	st->sigs_dir = g_strdup(settings_default_sigs_dir());
 }
@@ -77,6 +78,9 @@ void settings_clear(struct settings *st)
 	g_free(st->read_file);
 	g_free(st->filter);
 	g_free(st->summary_file);
+	g_free(st->pidfile);
+	g_free(st->user);
+	g_free(st->group);
 	g_free(st->plugin_dir);
 	g_free(st->sigs_dir);
 	g_strfreev(st->plugins);
@@ -370,6 +374,11 @@ int settings_parse(struct settings *st, GKeyFile *kf, const char *origin,
 		}
 		st->plugins[j] = NULL;
 	}
+	get_bool(&r, "foreground", &st->foreground);
+	get_str(&r, "pidfile", &st->pidfile);
+	get_str(&r, "user", &st->user);
+	get_str(&r, "group", &st->group);
+	get_bool(&r, "keep_root", &st->keep_root);
 	get_format(&r, "transactions", &st->transactions);
 	get_format(&r, "summaries", &st->summaries);
 	get_str(&r, "summary_file", &st->summary_file);
@@ -432,6 +441,7 @@ int settings_parse(struct settings *st, GKeyFile *kf, const char *origin,
 			"max_transactions_per_flow", "max_names", "verbose",
 			"summaries", "summary_file", "interval", "grace",
 			"max_summary_rows", "max_exact_clients",
+			"foreground", "pidfile", "user", "group", "keep_root",
 			NULL
 		};
 		gchar **keys = g_key_file_get_keys(kf, "sensor", NULL, NULL);

@@ -34,6 +34,11 @@ struct settings {
 	struct summary_cfg sum;
 	struct sensor_limits lim;
 	int verbose;
+	/* running as a daemon */
+	bool foreground;	/* live capture daemonises unless set */
+	char *pidfile;		/* NULL: none in the foreground */
+	char *user, *group;	/* drop to these after opening the capture */
+	bool keep_root;
 };
 
 /* Fill the defaults (paths depend on running from the build tree). */

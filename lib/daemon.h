@@ -1,0 +1,43 @@
+/*
+ * daemon.h: what a long-running artmon process does to become a daemon:
+ * detach, write a pidfile, and give up root.
+ *
+ * Shared by artmon-sensor and artmon-collector.  Order matters, as in
+ * OpenBSD's privilege-separated daemons: open every privileged resource
+ * first (the capture device, the listening port, the pidfile, the spool
+ * directory), then drop to the unprivileged user for good.
+ */
+#ifndef ARTMON_DAEMON_H
+#define ARTMON_DAEMON_H
+
+#include <glib.h>
+#include <stdbool.h>
+#include <sys/types.h>
+
+/*
+ * Become root-less for good: supplementary groups, then gid, then uid
+ * (setresgid/setresuid, so saved ids go too), and check root cannot be
+ * regained.  group NULL: the user's primary group.  Any failure is an
+ * error: a daemon that thinks it dropped privileges but did not is worse
+ * than one that refuses to start.
+ */
+int drop_privileges(const char *user, const char *group, GError **err);
+
+/* Look up a user; returns false (with err) if unknown. */
+bool lookup_user(const char *user, const char *group, uid_t *uid, gid_t *gid,
+		 GError **err);
+
+/*
+ * Fork into the background, start a new session, chdir /, and point
+ * stdin/stdout/stderr at /dev/null.  Returns in the child only.
+ */
+int daemon_detach(GError **err);
+
+/*
+ * Write our pid to path (mode 0644).  Refuses if the file names a
+ * process that is still running (another instance).
+ */
+int pidfile_write(const char *path, GError **err);
+void pidfile_remove(const char *path);
+
+#endif /* ARTMON_DAEMON_H */
