@@ -52,7 +52,11 @@
 extern "C" {
 #endif
 
-/* Bumped on any incompatible change of this file. */
+/*
+ * Bumped on any incompatible change of this file.  Additions that only
+ * grow a structure (txn_name_default) change ARTMON_PLUGIN_ABI_SIGNATURE,
+ * which already makes the loader refuse a plugin built before them.
+ */
 #define ARTMON_PLUGIN_API_VERSION 1
 
 enum artmon_dir {
@@ -121,9 +125,24 @@ struct artmon_host {
 	 * Name txn: the core runs the plugin's signature rules over text
 	 * (Offset and Depth index into it) and keeps the first match.  text
 	 * need live only for the call.  Without a call, or with no match, the
-	 * transaction takes the plugin's default_name.
+	 * transaction takes its txn_name_default() name, else the plugin's
+	 * default_name.
 	 */
 	void (*txn_name)(artmon_txn *txn, const uint8_t *text, size_t len);
+
+	/*
+	 * The name txn takes when no rule names it, in place of the
+	 * descriptor's default_name: for names a plugin derives from
+	 * something rules cannot see (the generic TCP plugin's "TCP_5432",
+	 * "TLS_handshake").  A name from a matching txn_name() rule still
+	 * wins; the order of the two calls does not matter, and of several
+	 * txn_name_default() calls the last wins.  name is copied and kept
+	 * as rule names are: bytes outside printable ASCII are %XX-encoded,
+	 * it is cut at 200 bytes, and it counts against the plugin's cap on
+	 * distinct names (past the cap, default_name is used).  NULL or ""
+	 * restores default_name.  Call it before txn_close().
+	 */
+	void (*txn_name_default)(artmon_txn *txn, const char *name);
 
 	/* The request was sent again (DNS retry): counted, timing unchanged. */
 	void (*txn_retry)(artmon_txn *txn);
@@ -162,7 +181,8 @@ struct artmon_plugin {
 	uint32_t api_version;		/* ARTMON_PLUGIN_API_VERSION */
 	uint32_t abi_signature;		/* ARTMON_PLUGIN_ABI_SIGNATURE */
 	const char *name;		/* "http": protocol column, <name>.sigs */
-	const char *default_name;	/* name of an unmatched transaction */
+	const char *default_name;	/* name of an unmatched transaction
+					 * without a txn_name_default() */
 	unsigned transports;		/* ARTMON_TCP | ARTMON_UDP */
 	const uint16_t *default_ports;	/* server ports, 0-terminated */
 

@@ -62,6 +62,14 @@ unsigned name_table_count(const struct name_table *nt);
 uint64_t name_table_folded(const struct name_table *nt);
 
 /*
+ * The id of a name a plugin chose itself (txn_name_default), interned as a
+ * rule's name is: bytes outside printable ASCII %XX-encoded, cut at
+ * RULE_NAME_MAX, counted against the cap.  Past the cap, or for NULL or
+ * "", it is 0 (default_name); a refusal counts as folded.
+ */
+uint32_t name_table_intern(struct name_table *nt, const char *name);
+
+/*
  * Name a transaction: run rs (may be NULL: no rules) over text and return
  * the id of the resulting name in nt (0 if no rule matched).
  */

@@ -36,7 +36,8 @@ struct artmon_txn {
 	uint32_t win_min;		/* server's window while open */
 	uint32_t retrans0;		/* flow's retransmissions at open */
 	uint32_t ack_target;		/* seq after the response's last packet */
-	uint32_t name_id;
+	uint32_t name_id;		/* from a rule; 0: none matched */
+	uint32_t default_id;		/* txn_name_default(); 0: default_name */
 	uint16_t flags;
 	uint8_t state;
 	bool error;
@@ -84,8 +85,8 @@ static void emit(struct sensor *s, struct artmon_txn *t, int64_t ack_ts)
 
 	memset(&r, 0, sizeof r);
 	r.plugin = pr;
-	r.signature_id = t->name_id;
-	r.signature = pr->names ? name_table_get(pr->names, t->name_id)
+	r.signature_id = t->name_id ? t->name_id : t->default_id;
+	r.signature = pr->names ? name_table_get(pr->names, r.signature_id)
 				: pr->desc->default_name;
 	r.family = f->key.family;
 	r.transport = f->key.proto == 6 ? ARTMON_TCP : ARTMON_UDP;
@@ -227,6 +228,17 @@ static void h_txn_name(artmon_txn *t, const uint8_t *text, size_t len)
 		t->name_id = ruleset_classify(pr->rules, pr->names, text, len);
 }
 
+static void h_txn_name_default(artmon_txn *t, const char *name)
+{
+	if (is_dummy(t))
+		return;
+	struct plugin_rt *pr =
+		g_ptr_array_index(bound->plugins, t->flow->plugin - 1);
+	/* Interned now, not at emit: the table's cap decides once, and the
+	 * plugin's string need not outlive the call. */
+	t->default_id = pr->names ? name_table_intern(pr->names, name) : 0;
+}
+
 static void h_txn_retry(artmon_txn *t)
 {
 	if (is_dummy(t))
@@ -332,6 +344,7 @@ const struct artmon_host txn_host = {
 	.txn_request = h_txn_request,
 	.txn_response = h_txn_response,
 	.txn_name = h_txn_name,
+	.txn_name_default = h_txn_name_default,
 	.txn_retry = h_txn_retry,
 	.txn_close = h_txn_close,
 	.count = h_count,
