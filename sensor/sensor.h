@@ -60,7 +60,7 @@ struct sensor_counters {
 	uint64_t kernel_drops, iface_drops;	/* pcap_stats */
 	uint64_t tcp_no_flow;	/* segments of unknown flows not worth one */
 	uint64_t flows_ignored;	/* flows no plugin wanted */
-	uint64_t txns_late_ack;	/* emitted without waiting for an ACK */
+	uint64_t txns_late_ack;	/* emitted with the covering ACK unmeasured */
 };
 
 /* What the current plugin callback is working on (txn.c reads it). */

@@ -36,6 +36,8 @@ struct artmon_txn {
 	uint32_t win_min;		/* server's window while open */
 	uint32_t retrans0;		/* flow's retransmissions at open */
 	uint32_t ack_target;		/* seq after the response's last packet */
+	int64_t acked_ts;		/* first client ACK covering ack_target
+					 * while still open; 0: none yet */
 	uint32_t name_id;		/* from a rule; 0: none matched */
 	uint32_t default_id;		/* txn_name_default(); 0: default_name */
 	uint16_t flags;
@@ -207,7 +209,11 @@ static void h_txn_response(artmon_txn *t, size_t n)
 		t->resp_first = d->ts;
 	if (d->ts > t->resp_last)
 		t->resp_last = d->ts;
-	t->ack_target = d->seq_end;
+	if (t->ack_target != d->seq_end) {
+		/* More response: an earlier ACK no longer covers it all. */
+		t->ack_target = d->seq_end;
+		t->acked_ts = 0;
+	}
 	if (d->serial != t->resp_serial) {
 		t->resp_serial = d->serial;
 		t->resp_pkts++;
@@ -276,7 +282,7 @@ static void h_txn_close(artmon_txn *t, const char *status, bool error,
 	/* Wait for the client's ACK of the response's last packet, unless
 	 * there is nothing to acknowledge or the ACK went by already. */
 	const struct tcp_half *c = &f->half[ARTMON_C2S];
-	if (f->key.proto == 6 && t->resp_first) {
+	if (f->key.proto == 6 && t->resp_first && !t->acked_ts) {
 		if (!((c->flags & HALF_ACK_KNOWN) &&
 		      SEQ_GEQ(c->max_ack, t->ack_target))) {
 			t->state = TXN_WAIT_ACK;
@@ -285,7 +291,7 @@ static void h_txn_close(artmon_txn *t, const char *status, bool error,
 		bound->ctr.txns_late_ack++;
 	}
 	unlink_txn(f, t);
-	emit(bound, t, 0);
+	emit(bound, t, t->acked_ts);
 	g_free(t);
 }
 
@@ -369,9 +375,15 @@ void txn_client_ack(struct sensor *s, struct flow *f, uint32_t ack,
 			f->ntxns--;
 			emit(s, t, ts);
 			g_free(t);
-		} else {
-			pp = &t->next;
+			continue;
 		}
+		/* A plugin that learns late that a response is over (the
+		 * generic TCP plugin: when the client speaks again) closes
+		 * it after this ACK went by: keep its time for then. */
+		if (t->state == TXN_OPEN && t->resp_first && !t->acked_ts &&
+		    SEQ_GEQ(ack, t->ack_target))
+			t->acked_ts = ts;
+		pp = &t->next;
 	}
 }
 
