@@ -379,6 +379,35 @@ static bool is_app_record(const uint8_t *t, size_t n)
 	       minor <= 4 && len > 0 && len <= TLS_RECORD_MAX;
 }
 
+/*
+ * Bytes (one packet's) that are exactly one alert record: the
+ * close_notify each side sends when it closes.  TLS 1.2 shows an alert's
+ * record type (21).  TLS 1.3 encrypts it like data, but an alert is then
+ * one record of 19 bytes (2 of alert, 1 of inner content type, 16 of AEAD
+ * tag), shorter than any real message, so a packet of exactly that is
+ * taken for one.  Timed, a client's would be a request nobody made
+ * (answered by the server's close, or by nothing: an error), and a
+ * server's would stretch the last answer to whenever the server closed
+ * the idle connection.
+ */
+static bool is_closing_alert(const struct tcp_flow *st, const uint8_t *t,
+			     size_t n)
+{
+	struct cursor c;
+	uint8_t type = 0, major = 0, minor = 0;
+	uint16_t len = 0;
+
+	cur_init(&c, t, n);
+	cur_u8(&c, &type);
+	cur_u8(&c, &major);
+	cur_u8(&c, &minor);
+	cur_be16(&c, &len);
+	if (c.bad || major != 3 || cur_remaining(&c) != len)
+		return false;
+	return type == 21 ||
+	       (type == 23 && len == 19 && st->tls_version != 0x0303);
+}
+
 /* ---------------------------------------------------------------- TLS: ServerHello */
 
 static void sh_start(struct tls_hs *h)
@@ -751,7 +780,10 @@ static void opaque_client(struct tcp_flow *st, const uint8_t *p, size_t n,
 	if (new_turn) {
 		bool lost_start = (st->flags & F_TURN_GAP) != 0;
 		close_txn(st, CLOSE_TURN);
-		if (st->mode == MODE_TLS_APP) {
+		if (st->mode == MODE_TLS_APP && !lost_start &&
+		    is_closing_alert(st, p, n)) {
+			return;		/* an untimed turn */
+		} else if (st->mode == MODE_TLS_APP) {
 			open_txn(st, 0, KIND_TLS_TURN);
 		} else {
 			open_txn(st, 0, KIND_TURN);
@@ -926,6 +958,8 @@ static void server_bytes(struct tcp_flow *st, const uint8_t *p, size_t n)
 			tls_leave(st);
 		}
 	}
+	if (st->mode == MODE_TLS_APP && is_closing_alert(st, p, n))
+		return;		/* not part of any answer */
 	if (st->txn) {
 		host->txn_response(st->txn, n);
 		st->flags |= F_ANSWERED;
