@@ -6,7 +6,7 @@
 ARTMON_BUILD_PKGS="build-essential autoconf automake libtool pkg-config
   libpcap-dev libglib2.0-dev libpcre2-dev libpq-dev python3"
 # Only the tests need these.
-ARTMON_TEST_PKGS="postgresql tcpdump iproute2"
+ARTMON_TEST_PKGS="postgresql tcpdump iproute2 openssl"
 
 say() { printf '==> %s\n' "$*"; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
