@@ -292,6 +292,14 @@ static void tcp_packet(struct sensor *s, struct flow *f,
 		f->hs_done_ts = p->ts_ns;
 	}
 
+	/* A hole in the other direction that an earlier ACK revealed (its
+	 * one packet of grace is over) is declared before this packet's
+	 * bytes go up: the bytes it releases were captured earlier, and a
+	 * plugin that sees this packet's first puts an answer after the next
+	 * request.  Declaration happens in the same packet as before; only
+	 * the order within it changes. */
+	reasm_check_gap(&s->reasm, f, peer, !dir);
+
 	if (p->payload_len > 0 || (fl & TH_FIN))
 		reasm_segment(&s->reasm, f, h, dir, seq, p->payload,
 			      p->payload_caplen, p->payload_len,
