@@ -42,7 +42,9 @@
  *   TLS_hello_retry a HelloRetryRequest round trip (the handshake proper
  *                   follows as TLS_handshake).
  *   TLS_turn        every later turn, opaque.
- * After the handshake nothing is parsed: turns need no record boundaries.
+ * After the handshake nothing is parsed: turns need no record boundaries,
+ * except that a packet holding exactly one alert record (the close_notify
+ * of either side) is left out of every turn.
  *
  * Memory: the per-flow state is a few pointers and counters (48 bytes on
  * LP64); the rule text buffer (HEAD_MAX) lives only while a short client
@@ -300,8 +302,8 @@ enum close_why {
 /*
  * Close the open transaction with the status its kind and the way it
  * ended call for.  A turn nobody answered: if the client had closed its
- * side it was a goodbye (PostgreSQL's Terminate, MySQL's COM_QUIT, a TLS
- * close_notify): "client_closed", not an error; if the server closed on
+ * side it was a goodbye (PostgreSQL's Terminate, MySQL's COM_QUIT):
+ * "client_closed", not an error; if the server closed on
  * it, "server_closed", an error; otherwise (idle expiry, end of capture)
  * the core's "timeout".  The core flags all three ARTMON_TXN_TIMEOUT: no
  * response came.
