@@ -809,6 +809,93 @@ static void test_tls13_ticket_before_request_is_untimed(void)
 	check_tls13(false, true, MS(6));
 }
 
+/* A resumed TLS 1.2 session: the server's flight ends with its Finished,
+ * the client's Finished needs no answer, and no TLS_finished comes. */
+static void test_tls12_resumption_has_no_second_round_trip(void)
+{
+	g_autofree char *path = NULL;
+	struct pcapgen *pg = capture("resume.pcap", &path);
+	struct pg_conv c;
+
+	pg_conv_init(&c, pg, "10.0.0.1", 40000, "10.0.0.2", 443, 1, 1);
+	pg_handshake(&c, T0, PG_US(20), PG_US(30));
+	send_buf(&c, PG_C2S, client_hello(), MS(1));
+	GByteArray *msgs = g_byte_array_new(), *f = g_byte_array_new();
+	server_hello(msgs, false, false);
+	rec(f, 22, 0x0303, msgs->data, msgs->len);
+	g_byte_array_free(msgs, TRUE);
+	rec_opaque(f, 20, 1);
+	rec_opaque(f, 22, 40);		/* Finished, encrypted */
+	send_buf(&c, PG_S2C, f, MS(2));
+	/* CCS, Finished and the first request in one packet. */
+	GByteArray *cf = g_byte_array_new();
+	rec_opaque(cf, 20, 1);
+	rec_opaque(cf, 22, 40);
+	rec_opaque(cf, 23, 200);
+	send_buf(&c, PG_C2S, cf, MS(4));
+	GByteArray *resp = g_byte_array_new();
+	rec_opaque(resp, 23, 900);
+	send_buf(&c, PG_S2C, resp, MS(7));
+	pg_ack(&c, PG_C2S, MS(8));
+	pg_close(pg);
+
+	struct run *r = run_ports(path, NULL, NULL);
+	g_assert_cmpuint(r->txns->len, ==, 2);
+	g_assert_cmpstr(run_txn(r, 0)->signature, ==, "TLS_handshake");
+	g_assert_cmpstr(run_txn(r, 0)->status, ==, "TLS1.2");
+	assert_timing(run_txn(r, 0), MS(1), 0, PG_MS(1), PG_MS(1));
+	const struct txn_copy *t = run_txn(r, 1);
+	g_assert_cmpstr(t->signature, ==, "TLS_turn");
+	assert_timing(t, MS(4), 0, PG_MS(3), PG_MS(3));
+	g_assert_cmpuint(t->r.request_bytes, ==, 205);
+	run_free(r);
+}
+
+/* PostgreSQL's SSLRequest, the server's 'S', then a TLS handshake on the
+ * same connection: TLS is found by content, not by port. */
+static void test_tls_after_starttls_style_upgrade(void)
+{
+	g_autofree char *path = NULL;
+	struct pcapgen *pg = capture("pgssl.pcap", &path);
+	struct pg_conv c;
+
+	pg_conv_init(&c, pg, "10.0.0.1", 40000, "10.0.0.2", 5432, 1, 1);
+	pg_handshake(&c, T0, PG_US(20), PG_US(30));
+	pg_send(&c, PG_C2S, "\0\0\0\x08\x04\xd2\x16\x2f", 8, MS(1));
+	pg_sends(&c, PG_S2C, "S", MS(2));
+	send_buf(&c, PG_C2S, client_hello(), MS(3));
+	GByteArray *msgs = g_byte_array_new(), *f = g_byte_array_new();
+	server_hello(msgs, true, false);
+	rec(f, 22, 0x0303, msgs->data, msgs->len);
+	g_byte_array_free(msgs, TRUE);
+	rec_opaque(f, 20, 1);
+	rec_opaque(f, 23, 1500);
+	send_buf(&c, PG_S2C, f, MS(5));
+	GByteArray *cf = g_byte_array_new();
+	rec_opaque(cf, 20, 1);
+	rec_opaque(cf, 23, 53);
+	rec_opaque(cf, 23, 60);
+	send_buf(&c, PG_C2S, cf, MS(6));
+	GByteArray *resp = g_byte_array_new();
+	rec_opaque(resp, 23, 300);
+	send_buf(&c, PG_S2C, resp, MS(7));
+	pg_ack(&c, PG_C2S, MS(8));
+	pg_close(pg);
+
+	g_autofree char *dir = test_path("sigs-ssl");
+	write_example_rules(dir);
+	struct run *r = run_ports(path, "5432", dir);
+	remove_rules(dir);
+	g_assert_cmpuint(r->txns->len, ==, 3);
+	g_assert_cmpstr(run_txn(r, 0)->signature, ==, "PG_SSLRequest");
+	g_assert_cmpstr(run_txn(r, 1)->signature, ==, "TLS_handshake");
+	g_assert_cmpstr(run_txn(r, 1)->status, ==, "TLS1.3");
+	assert_timing(run_txn(r, 1), MS(3), 0, PG_MS(2), PG_MS(2));
+	g_assert_cmpstr(run_txn(r, 2)->signature, ==, "TLS_turn");
+	g_assert_cmpuint(run_txn(r, 2)->r.request_bytes, ==, 65);
+	run_free(r);
+}
+
 static void test_tls_server_alert_fails_the_handshake(void)
 {
 	g_autofree char *path = NULL;
@@ -1069,6 +1156,10 @@ int main(int argc, char **argv)
 			test_tls13_finished_and_request_in_one_packet);
 	g_test_add_func("/tls/1.3/ticket-before-request-is-untimed",
 			test_tls13_ticket_before_request_is_untimed);
+	g_test_add_func("/tls/1.2/resumption-has-no-second-round-trip",
+			test_tls12_resumption_has_no_second_round_trip);
+	g_test_add_func("/tls/detect/after-starttls-style-upgrade",
+			test_tls_after_starttls_style_upgrade);
 	g_test_add_func("/tls/alert/server-alert-fails-the-handshake",
 			test_tls_server_alert_fails_the_handshake);
 	g_test_add_func("/tls/alert/client-alert-fails-the-handshake",
