@@ -53,6 +53,14 @@
  * the client is still waiting; the response time still runs from the first
  * query.
  *
+ * Ownership.  The plugin allocates (with malloc, never aborting on failure)
+ * its per-flow state, one struct dns_query per pending query and, for a
+ * TCP question split across segments, a DNS_HEAD_MAX buffer; all of it is
+ * freed when answered, closed, or at state_free().  Transaction handles are
+ * the core's: each is closed exactly once (answered, expired, pushed out by
+ * the cap, or in close()) and forgotten by every reference at that moment
+ * (forget_txn()); state_free() touches none.
+ *
  * What this file does not do: decode answers, authority or additional
  * records (no EDNS extended rcode: the status is the header's 4-bit
  * RCODE), follow zone transfers past their first message (later messages
