@@ -86,7 +86,7 @@ static void test_simple_get_is_timed_exactly(void)
 	assert_simple(t);
 	g_assert_cmpstr(t->client, ==, "10.0.0.1:40000");
 	g_assert_cmpstr(t->server, ==, "10.0.0.2:80");
-	g_assert_cmpuint(r->ctr.packets, ==, 10);
+	g_assert_cmpuint(r->ctr.packets, ==, 11);
 	g_assert_cmpuint(r->ctr.malformed, ==, 0);
 	g_assert_cmpuint(r->flows_created, ==, 1);
 	run_free(r);
