@@ -7,9 +7,10 @@
  * capture asks for nanoseconds too and falls back to microseconds.
  *
  * The default filter keeps only what some plugin wants: per transport, the
- * plugins' server ports, and the same again behind VLAN tags ("expr or
- * (vlan and expr)"; on Ethernet only, where the vlan keyword applies), so
- * the kernel drops everything else before it is copied to us.
+ * plugins' server ports, and the same again behind one or two VLAN tags
+ * ("expr or (vlan and (expr or (vlan and expr)))"; on Ethernet only,
+ * where the vlan keyword applies), so the kernel drops everything else
+ * before it is copied to us.
  */
 #include "config.h"
 
@@ -142,8 +143,14 @@ char *capture_default_filter(const struct capture *c, GPtrArray *plugins)
 		return g_strdup("");
 	}
 	if (c->dlt == DLT_EN10MB) {
+		/* 802.1ad Q-in-Q has two tags (decode.c reads both).  Each
+		 * "vlan" moves libpcap's offsets past one tag for the REST
+		 * of the expression, later "or" branches included, so the
+		 * second level must nest inside the first: a separate
+		 * "or (vlan and vlan and ...)" would look 3 tags deep. */
 		char *plain = g_strdup(e->str);
-		g_string_printf(e, "%s or (vlan and (%s))", plain, plain);
+		g_string_printf(e, "%s or (vlan and (%s or (vlan and (%s))))",
+				plain, plain, plain);
 		g_free(plain);
 	}
 	return g_string_free(e, FALSE);
