@@ -22,7 +22,10 @@
  * carried any of its bytes, and its last packet is the one that completed
  * it, which is what tshark reports as the reassembled PDU's frame.  The
  * plugin therefore must call txn_request()/txn_response() from inside
- * data(), for the bytes of the current call.
+ * data(), for the bytes of the current call.  One addition: a message
+ * that the end of the stream completes (an HTTP response without a
+ * length) ends with the packet that carried the FIN, which tshark also
+ * counts as its last frame; txn_response(txn, 0) inside end() says so.
  *
  * Ownership.  state_new() returns the plugin's per-flow state; the core
  * keeps the pointer and gives it back through every callback and finally
@@ -221,7 +224,15 @@ struct artmon_plugin {
 	 */
 	void (*gap)(void *state, enum artmon_dir dir, uint64_t nbytes);
 
-	/* No more bytes will come in dir (FIN, or RST for both). */
+	/*
+	 * No more bytes will come in dir (FIN, or RST for both).  When a
+	 * packet of dir ended the stream (its FIN in order, or the segment
+	 * that filled the last hole before it), that packet is the current
+	 * one here: txn_response(txn, 0) makes it the last packet of txn's
+	 * response (and counts it among the response's packets).  Without
+	 * such a packet (RST, a gap up to the FIN, the flow's end) that
+	 * call does nothing.
+	 */
 	void (*end)(void *state, enum artmon_dir dir);
 
 	/*

@@ -112,7 +112,14 @@ static void on_gap(void *ctx, void *flow, int dir, uint64_t nbytes)
 	s->cur.flow = NULL;
 }
 
-static void on_end(void *ctx, void *flow, int dir)
+/*
+ * ts, serial: the packet that ended dir's stream (0: none did).  That
+ * packet is the current one during end(), so a plugin can make it the
+ * last packet of a message the end completes (a response delimited by
+ * the connection's close); the client's ACK of the FIN covers it.
+ */
+static void on_end(void *ctx, void *flow, int dir, int64_t ts,
+		   uint64_t serial)
 {
 	struct sensor *s = ctx;
 	struct flow *f = flow;
@@ -120,7 +127,12 @@ static void on_end(void *ctx, void *flow, int dir)
 	if (!f->pstate || (f->flags & FLOW_STOPPED))
 		return;
 	struct plugin_rt *pr = flow_plugin(s, f);
-	s->cur = (struct delivery){ f, dir, f->last_ts, 0, 0, 0 };
+	const struct tcp_half *h = &f->half[dir];
+	if (ts && (h->flags & HALF_FIN))
+		s->cur = (struct delivery){ f, dir, ts, serial,
+					    h->fin_seq + 1, 0 };
+	else
+		s->cur = (struct delivery){ f, dir, f->last_ts, 0, 0, 0 };
 	pr->desc->end(f->pstate, (enum artmon_dir)dir);
 	s->cur.flow = NULL;
 }

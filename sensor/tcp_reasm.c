@@ -47,13 +47,15 @@ void reasm_syn(struct tcp_half *h, uint32_t isn)
 	h->flags |= HALF_SEQ_KNOWN;
 }
 
+/* ts, serial: the packet being processed, if it is one of dir's (it
+ * then is what ended the stream); 0 otherwise. */
 static void maybe_end(struct reasm *r, void *flow, struct tcp_half *h,
-		      int dir)
+		      int dir, int64_t ts, uint64_t serial)
 {
 	if ((h->flags & (HALF_FIN | HALF_ENDED)) == HALF_FIN &&
 	    SEQ_GEQ(h->next_seq, h->fin_seq)) {
 		h->flags |= HALF_ENDED;
-		r->sink->end(r->ctx, flow, dir);
+		r->sink->end(r->ctx, flow, dir, ts, serial);
 	}
 }
 
@@ -211,7 +213,7 @@ void reasm_segment(struct reasm *r, void *flow, struct tcp_half *h, int dir,
 				   ts, serial);
 		}
 	}
-	maybe_end(r, flow, h, dir);
+	maybe_end(r, flow, h, dir, ts, serial);
 }
 
 void reasm_peer_ack(struct tcp_half *h, uint32_t ack)
@@ -245,7 +247,7 @@ void reasm_check_gap(struct reasm *r, void *flow, struct tcp_half *h,
 		if (upto != h->next_seq)
 			declare_gap(r, flow, h, dir, upto);
 		drain(r, flow, h, dir);
-		maybe_end(r, flow, h, dir);
+		maybe_end(r, flow, h, dir, 0, 0);
 	}
 }
 
@@ -257,10 +259,10 @@ void reasm_flush(struct reasm *r, void *flow, struct tcp_half *h, int dir,
 	if ((h->flags & (HALF_FIN | HALF_ENDED)) == HALF_FIN &&
 	    SEQ_LT(h->next_seq, h->fin_seq))
 		declare_gap(r, flow, h, dir, h->fin_seq);
-	maybe_end(r, flow, h, dir);
+	maybe_end(r, flow, h, dir, 0, 0);
 	if (end_stream && !(h->flags & HALF_ENDED)) {
 		h->flags |= HALF_ENDED;
-		r->sink->end(r->ctx, flow, dir);
+		r->sink->end(r->ctx, flow, dir, 0, 0);
 	}
 }
 

@@ -61,7 +61,13 @@ struct reasm_sink {
 			size_t len, int64_t ts, uint64_t serial,
 			uint32_t seq_end, uint32_t pkt_len);
 	void (*gap)(void *ctx, void *flow, int dir, uint64_t nbytes);
-	void (*end)(void *ctx, void *flow, int dir);
+	/* No more bytes in dir.  ts and serial are the packet that ended
+	 * the stream (its FIN, or the segment that filled the last hole
+	 * before a FIN seen earlier); ts 0 when no packet of dir did (a
+	 * gap declared up to the FIN, a flush at RST or at the flow's
+	 * end). */
+	void (*end)(void *ctx, void *flow, int dir, int64_t ts,
+		    uint64_t serial);
 };
 
 struct reasm_limits {

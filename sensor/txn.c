@@ -203,7 +203,10 @@ static void h_txn_response(artmon_txn *t, size_t n)
 		return;
 	const struct delivery *d = cur_for(t->flow);
 	t->resp_bytes += n;
-	if (!d)
+	/* n == 0 names the current packet as one of the response's without
+	 * bytes of it (the FIN that ends a close-delimited response); that
+	 * needs a packet. */
+	if (!d || (n == 0 && !d->serial))
 		return;
 	if (!t->resp_first || d->ts < t->resp_first)
 		t->resp_first = d->ts;
@@ -217,7 +220,9 @@ static void h_txn_response(artmon_txn *t, size_t n)
 	if (d->serial != t->resp_serial) {
 		t->resp_serial = d->serial;
 		t->resp_pkts++;
-		if (!t->resp_pkt_min || d->pkt_len < t->resp_pkt_min)
+		/* Sizes of packets with payload: 0 means "none". */
+		if (d->pkt_len &&
+		    (!t->resp_pkt_min || d->pkt_len < t->resp_pkt_min))
 			t->resp_pkt_min = d->pkt_len;
 		if (d->pkt_len > t->resp_pkt_max)
 			t->resp_pkt_max = d->pkt_len;

@@ -24,6 +24,8 @@ struct rec {
 	uint64_t gap_bytes;
 	int gaps;
 	int ends;
+	int64_t end_ts;		/* packet that ended the stream; 0: none */
+	uint64_t end_serial;
 };
 
 static void r_deliver(void *ctx, void *flow, int dir, const uint8_t *data,
@@ -46,9 +48,13 @@ static void r_gap(void *ctx, void *flow, int dir, uint64_t n)
 		g_string_append_c(r->stream, '#');
 }
 
-static void r_end(void *ctx, void *flow, int dir)
+static void r_end(void *ctx, void *flow, int dir, int64_t ts,
+		  uint64_t serial)
 {
-	((struct rec *)ctx)->ends++;
+	struct rec *r = ctx;
+	r->ends++;
+	r->end_ts = ts;
+	r->end_serial = serial;
 }
 
 static const struct reasm_sink sink = { r_deliver, r_gap, r_end };
@@ -216,6 +222,20 @@ static void test_fin_after_hole_waits_then_ends(struct fixture *f,
 	seg(f, 1, "aaaa", 3);
 	g_assert_cmpint(f->rec.ends, ==, 1);
 	g_assert_cmpstr(f->rec.stream->str, ==, "aaaabbbb");
+	/* The segment that filled the hole is what ended the stream. */
+	g_assert_cmpint(f->rec.end_ts, ==, 3);
+	g_assert_cmpuint(f->rec.end_serial, ==, 3);
+}
+
+static void test_bare_fin_is_the_packet_that_ends(struct fixture *f,
+						  gconstpointer d)
+{
+	reasm_syn(&f->h, 0);
+	seg(f, 1, "abcd", 1);
+	reasm_segment(&f->reasm, NULL, &f->h, 0, 5, NULL, 0, 0, true, 7, 7);
+	g_assert_cmpint(f->rec.ends, ==, 1);
+	g_assert_cmpint(f->rec.end_ts, ==, 7);
+	g_assert_cmpuint(f->rec.end_serial, ==, 7);
 }
 
 static void test_flush_declares_missing_bytes_before_fin(struct fixture *f,
@@ -228,6 +248,7 @@ static void test_flush_declares_missing_bytes_before_fin(struct fixture *f,
 	g_assert_cmpint(f->rec.gaps, ==, 1);
 	g_assert_cmpint(f->rec.ends, ==, 1);
 	g_assert_cmpstr(f->rec.stream->str, ==, "####bbbb");
+	g_assert_cmpint(f->rec.end_ts, ==, 0);	/* no packet ended it */
 }
 
 static void test_snaplen_cut_payload_is_a_gap(struct fixture *f,
@@ -283,6 +304,8 @@ int main(int argc, char **argv)
 	T("buffer-cap-turns-a-hole-into-a-gap",
 	  test_buffer_cap_turns_a_hole_into_a_gap);
 	T("fin-after-hole-waits-then-ends", test_fin_after_hole_waits_then_ends);
+	T("bare-fin-is-the-packet-that-ends-the-stream",
+	  test_bare_fin_is_the_packet_that_ends);
 	T("flush-declares-missing-bytes-before-fin",
 	  test_flush_declares_missing_bytes_before_fin);
 	T("snaplen-cut-payload-is-a-gap", test_snaplen_cut_payload_is_a_gap);
