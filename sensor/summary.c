@@ -48,6 +48,7 @@ struct interval {
 	bool late;
 	GHashTable *rows;		/* struct row_key* -> summary_row* */
 	struct health_row *health;	/* sealed health, or NULL */
+	struct topk *top;		/* clients by transactions started here */
 };
 
 /* Health being accumulated for the current packet-time interval. */
@@ -60,7 +61,6 @@ struct health_cur {
 	uint32_t *conns;		/* per second of the interval */
 	struct distinct clients;
 	uint8_t ports[65536 / 8];
-	struct topk top;
 	uint64_t output_dropped, spool_dropped;
 };
 
@@ -133,6 +133,7 @@ static void interval_free(struct interval *iv)
 {
 	g_hash_table_destroy(iv->rows);
 	g_free(iv->health);
+	g_free(iv->top);
 	g_free(iv);
 }
 
@@ -248,10 +249,17 @@ static void on_txn(void *ctx, const struct txn_record *t)
 	if (t->ttlb_ns >= 0)
 		hist_add_ns(&r->ttlb_hist, t->ttlb_ns);
 
+	/* Heavy hitters count by the transaction's interval, like the rows;
+	 * distinct clients and ports by packet time, like the rest of the
+	 * health. */
 	uint8_t key[17];
 	client_key(key, t->family, &t->client);
+	if (!iv->top) {
+		iv->top = g_new(struct topk, 1);
+		topk_init(iv->top);
+	}
+	topk_add(iv->top, key);
 	if (z->cur.start) {
-		topk_add(&z->cur.top, key);
 		distinct_add(&z->cur.clients, key, sizeof key);
 		z->cur.ports[t->client_port >> 3] |=
 			(uint8_t)(1u << (t->client_port & 7));
@@ -279,7 +287,6 @@ static void health_start(struct summarizer *z, int64_t start)
 	h->last_sec = -1;
 	h->conns = g_new0(uint32_t, z->cfg.interval_secs);
 	distinct_init(&h->clients, z->cfg.max_exact_clients);
-	topk_init(&h->top);
 }
 
 /* Note packet time: which seconds of the interval were observed. */
@@ -338,15 +345,6 @@ static void health_seal(struct summarizer *z, bool complete)
 	}
 	hr->output_dropped = h->output_dropped;
 	hr->spool_dropped = h->spool_dropped;
-
-	struct topk_slot top[TOPK_REPORT];
-	hr->ntop = topk_top(&h->top, top, TOPK_REPORT);
-	for (unsigned i = 0; i < hr->ntop; i++) {
-		hr->top[i].family = top[i].key[0];
-		memcpy(hr->top[i].addr, top[i].key + 1, 16);
-		hr->top[i].transactions = top[i].count;
-		hr->top[i].error_bound = top[i].error;
-	}
 
 	struct interval *iv = find_interval(z, h->start, true);
 	g_free(iv->health);
@@ -451,9 +449,19 @@ static void emit(struct summarizer *z, struct interval *iv)
 	qsort(b->rows, b->nrows, sizeof b->rows[0], cmp_rows);
 	b->health = iv->health;
 	iv->health = NULL;
-	if (b->health)
+	if (b->health) {
+		struct health_row *hr = b->health;
 		for (i = 0; i < b->nrows; i++)
-			b->health->transactions += b->rows[i]->counts[SC_TRANSACTIONS];
+			hr->transactions += b->rows[i]->counts[SC_TRANSACTIONS];
+		struct topk_slot top[TOPK_REPORT];
+		hr->ntop = iv->top ? topk_top(iv->top, top, TOPK_REPORT) : 0;
+		for (i = 0; i < hr->ntop; i++) {
+			hr->top[i].family = top[i].key[0];
+			memcpy(hr->top[i].addr, top[i].key + 1, 16);
+			hr->top[i].transactions = top[i].count;
+			hr->top[i].error_bound = top[i].error;
+		}
+	}
 	int64_t end = iv->start + z->cfg.interval_secs;
 	if (end > z->emitted_upto)
 		z->emitted_upto = end;
