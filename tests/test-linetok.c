@@ -170,11 +170,13 @@ static void test_overlong_line_found_after_holding_its_start(void)
 
 	lt_init(&lt, 16);
 	g_autoptr(GString) a = feed(&lt, "0123456789", &n);
+	g_assert_cmpstr(a->str, ==, "");
 	g_assert_nonnull(lt.buf);
 	g_autoptr(GString) b = feed(&lt, "0123456789\nafter\n", &n);
 	g_assert_cmpstr(b->str, ==, "<long>|after|");
 	g_assert_cmpuint(n, ==, 1);
 	g_autoptr(GString) c = feed(&lt, "0123456789", &n);
+	g_assert_cmpstr(c->str, ==, "");
 	g_autoptr(GString) d = feed(&lt, "0123456789", &n);	/* no LF yet */
 	g_assert_cmpstr(d->str, ==, "<long>|");
 	g_assert_null(lt.buf);
@@ -214,6 +216,7 @@ static void test_buffer_is_freed_on_the_next_call(void)
 
 	lt_init(&lt, 100);
 	g_autoptr(GString) a = feed(&lt, "ab", NULL);
+	g_assert_cmpstr(a->str, ==, "");
 	g_assert_nonnull(lt.buf);
 	struct lt_line l;
 	size_t off = 0;
