@@ -16,6 +16,7 @@
 
 #include <errno.h>
 #include <pcap/pcap.h>
+#include <poll.h>
 #include <string.h>
 
 #include "capture.h"
@@ -97,6 +98,15 @@ int capture_open_live(struct capture *c, const char *iface,
 	}
 	if (rc > 0)
 		log_warnx("%s: %s", iface, pcap_statustostr(rc));
+	/* libpcap's read timeout does not wake a reader on an idle link
+	 * (TPACKET_V3 retires blocks only when they hold packets), so we
+	 * poll the descriptor ourselves with our own timeout. */
+	c->fd = pcap_get_selectable_fd(c->pcap);
+	if (c->fd < 0 || pcap_setnonblock(c->pcap, 1, ebuf) != 0) {
+		g_set_error(err, G_IO_ERROR, G_IO_ERROR_FAILED,
+			    "%s: cannot poll the capture: %s", iface, ebuf);
+		return -1;
+	}
 	return check_dlt(c, err);
 }
 
@@ -208,7 +218,20 @@ int capture_run(struct capture *c, struct sensor *s,
 		if (*stop)
 			return 1;
 		/* A batch at a time: between batches we look at *stop.
-		 * Live, pcap_dispatch returns at least every read timeout. */
+		 * Live, we wait at most a second for packets, so the caller
+		 * gets control back on a quiet link. */
+		if (c->live) {
+			struct pollfd pfd = { .fd = c->fd, .events = POLLIN };
+			int pr = poll(&pfd, 1, 1000);
+			if (pr < 0 && errno != EINTR) {
+				g_set_error(err, G_IO_ERROR, G_IO_ERROR_FAILED,
+					    "%s: poll: %s", c->source,
+					    g_strerror(errno));
+				return -1;
+			}
+			if (pr <= 0)
+				return 1;
+		}
 		int n = pcap_dispatch(c->pcap, c->live ? -1 : 4096, on_packet,
 				      (u_char *)&rc);
 		if (n == PCAP_ERROR) {

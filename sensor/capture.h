@@ -22,6 +22,7 @@ struct capture {
 	pcap_t *pcap;
 	int dlt;
 	bool live;
+	int fd;			/* live: the descriptor we poll */
 	char *source;		/* interface or file name */
 	unsigned last_drop, last_ifdrop;	/* pcap_stats at last look */
 };

@@ -286,8 +286,10 @@ static int become_daemon(struct settings *st, bool live, GError **err)
 	    !lookup_user("artmon", NULL, &uid, &gid, &lookup)) {
 		/* The default user has not been created (a build tree, a
 		 * quick test): nobody is unprivileged everywhere. */
-		log_info("user 'artmon' does not exist; running as 'nobody' "
-			 "(create the user, or set user= / --user)");
+		if (live)
+			log_info("user 'artmon' does not exist; running as "
+				 "'nobody' (create the user, or set user= / "
+				 "--user)");
 		g_clear_error(&lookup);
 		g_free(st->user);
 		st->user = g_strdup("nobody");
