@@ -25,12 +25,15 @@
  *   +---------------------------------------------------+
  *
  * length counts the whole frame; WIRE_FRAME_MIN <= length <= the
- * receiver's maximum (collector default 16 MiB), checked before any
+ * receiver's maximum (at most WIRE_FRAME_MAX, 16 MiB), checked before any
  * allocation.  dir is 'S' (sensor to collector) or 'C'; seq counts frames
  * per direction from 0 after AUTH_OK (AUTH_OK itself is C's frame 0).
  *
  * Everything here is pure computation on buffers: no sockets, no threads.
  * Decoders read through lib/cursor.h and reject anything that does not fit.
+ *
+ * Errors set a GError in WIRE_ERROR_DOMAIN whose code is an enum wire_code:
+ * the code a receiver puts in the ERROR (or REJECT) frame it answers with.
  */
 #ifndef ARTMON_WIRE_H
 #define ARTMON_WIRE_H
@@ -51,6 +54,21 @@
 #define WIRE_HEADER_LEN 8
 #define WIRE_FRAME_MIN (WIRE_HEADER_LEN + WIRE_MAC_LEN)
 #define WIRE_BATCH_ID_LEN 16
+/* The largest frame anyone may send; every receiver accepts this much. */
+#define WIRE_FRAME_MAX (16u << 20)
+#define WIRE_PORT 7810			/* the collector's default TCP port */
+
+/* Limits of the batch encoding (docs/wire-protocol.md, "Limits"). */
+#define WIRE_BATCH_ROWS_MAX 10000	/* rows per WIRE_BATCH (sensors: 2000) */
+#define WIRE_PROTO_MAX 32		/* protocol names: 1..32 [A-Za-z0-9_-] */
+#define WIRE_SIG_MAX 255		/* signatures: 0..255 bytes UTF-8, no NUL */
+#define WIRE_TEXT_MAX 1024		/* ERROR / REJECT text */
+#define WIRE_HEALTH_FIELDS 18		/* health values a v1 sensor sends */
+
+/* Timers, in seconds, both ends. */
+#define WIRE_HANDSHAKE_SECS 15		/* for each handshake step */
+#define WIRE_HEARTBEAT_SECS 30		/* send a HEARTBEAT after this silence */
+#define WIRE_DEAD_SECS 120		/* nothing received this long: dead */
 
 /* HELLO (collector -> sensor, before auth, no MAC): magic, version u16,
  * server nonce.  Fixed size. */
@@ -67,7 +85,29 @@ enum wire_type {
 	WIRE_BATCH = 16,	/* S->C: one encoded summary batch */
 	WIRE_ACK = 17,		/* C->S: batch id: committed in the database */
 	WIRE_RETRY = 18,	/* C->S: batch id: not stored now, send later */
+	/* C->S: batch id, u16 code, UTF-8 text: this batch can never be
+	 * stored (it does not decode); the sensor sets it aside, counts
+	 * and logs it, and goes on with the next.  Without it one bad
+	 * batch would block a sensor's queue for ever. */
+	WIRE_REJECT = 19,
 };
+
+/* Codes of ERROR and REJECT frames, and of GErrors in WIRE_ERROR_DOMAIN. */
+enum wire_code {
+	WIRE_E_PROTOCOL = 1,	/* malformed or unexpected frame */
+	WIRE_E_TOO_LARGE = 2,	/* frame length above the receiver's max */
+	WIRE_E_MAC = 3,		/* a MAC did not verify */
+	WIRE_E_VERSION = 4,	/* no protocol version in common */
+	WIRE_E_TIMEOUT = 5,	/* nothing received for WIRE_DEAD_SECS */
+	WIRE_E_SHUTDOWN = 6,	/* the sender is stopping */
+	WIRE_E_INTERNAL = 7,	/* the sender's own fault */
+	WIRE_E_REPLACED = 8,	/* a newer connection of this sensor won */
+	WIRE_E_BAD_BATCH = 9,	/* a batch payload does not decode */
+};
+
+/* Flags byte of a batch payload. */
+#define WIRE_BATCH_LATE 0x01
+#define WIRE_BATCH_HEALTH 0x02
 
 enum wire_dir { WIRE_DIR_SENSOR = 'S', WIRE_DIR_COLLECTOR = 'C' };
 
@@ -82,6 +122,15 @@ struct wire_session {
 GQuark wire_error_quark(void);
 #define WIRE_ERROR_DOMAIN wire_error_quark()
 
+/* len bytes from the kernel's CSPRNG (getrandom(2)); cannot fail. */
+void wire_random(void *buf, size_t len);
+
+/* Wipe the session key. */
+void wire_session_clear(struct wire_session *s);
+
+/* True if name is a valid sensor name (1..WIRE_NAME_MAX of [A-Za-z0-9._-]). */
+bool wire_name_valid(const char *name);
+
 /* ---- handshake ---- */
 
 /* Fill out[WIRE_HELLO_LEN] with a fresh random nonce (kept in nonce). */
@@ -90,7 +139,8 @@ void wire_hello_build(uint8_t out[WIRE_HELLO_LEN],
 int wire_hello_parse(const uint8_t *buf, size_t len,
 		     uint8_t nonce[WIRE_NONCE_LEN], GError **err);
 
-/* Sensor: AUTH for name/key answering server_nonce; returns its length. */
+/* Sensor: AUTH for name/key answering server_nonce; returns its length,
+ * 0 if name is not valid or keylen < WIRE_KEY_MIN. */
 size_t wire_auth_build(uint8_t out[WIRE_AUTH_MAX], const char *name,
 		       const uint8_t *key, size_t keylen,
 		       const uint8_t server_nonce[WIRE_NONCE_LEN],
@@ -121,7 +171,8 @@ void wire_session_sensor(struct wire_session *s, const uint8_t *key,
 
 /* ---- frames ---- */
 
-/* A whole frame (header, payload, MAC) for s; advances send_seq. */
+/* A whole frame (header, payload, MAC) for s; advances send_seq.  NULL
+ * only if len does not fit in WIRE_FRAME_MAX. */
 GBytes *wire_frame_build(struct wire_session *s, enum wire_type type,
 			 const void *payload, size_t len);
 
@@ -146,14 +197,45 @@ int wire_frame_open(struct wire_session *s, const uint8_t *frame, size_t len,
  * Encode b (with its 16-byte batch id) as a WIRE_BATCH payload.  Layout in
  * docs/wire-protocol.md; integers big-endian; counts of counters and
  * metrics are sent, so a newer sensor's extra values are skipped by an
- * older collector and a missing one reads as zero.
+ * older collector and a missing one reads as zero.  Rows and health are
+ * sent without their own interval: they are the batch's.  NULL (and a
+ * g_critical) only if b cannot be encoded: more than WIRE_BATCH_ROWS_MAX
+ * rows, a protocol or signature name out of the limits below.
  */
 GBytes *wire_batch_encode(const struct summary_batch *b,
 			  const uint8_t id[WIRE_BATCH_ID_LEN]);
 
-/* Decode and check a WIRE_BATCH payload into a new batch. */
+/*
+ * Decode and check a WIRE_BATCH payload into a new batch (free with
+ * summary_batch_free).  Every row and the health take the batch's
+ * interval.  Memory is bounded by the payload: at most
+ * WIRE_BATCH_ROWS_MAX rows, and no more than the bytes can hold.
+ */
 struct summary_batch *wire_batch_decode(const uint8_t *buf, size_t len,
 					uint8_t id[WIRE_BATCH_ID_LEN],
 					GError **err);
+
+/* ---- small payloads ---- */
+
+/* ACK and RETRY: exactly the batch id. */
+int wire_id_parse(const uint8_t *buf, size_t len,
+		  uint8_t id[WIRE_BATCH_ID_LEN], GError **err);
+
+/* ERROR: u16 code, text (at most WIRE_TEXT_MAX bytes, cut if longer). */
+GBytes *wire_error_payload(uint16_t code, const char *text);
+/* *text: a new string, non-UTF-8 bytes replaced; free it. */
+int wire_error_parse(const uint8_t *buf, size_t len, uint16_t *code,
+		     char **text, GError **err);
+
+/* REJECT: batch id, u16 code, text. */
+GBytes *wire_reject_payload(const uint8_t id[WIRE_BATCH_ID_LEN],
+			    uint16_t code, const char *text);
+int wire_reject_parse(const uint8_t *buf, size_t len,
+		      uint8_t id[WIRE_BATCH_ID_LEN], uint16_t *code,
+		      char **text, GError **err);
+
+/* Name of a frame type or code, for messages ("BATCH", "MAC"). */
+const char *wire_type_name(unsigned type);
+const char *wire_code_name(unsigned code);
 
 #endif /* ARTMON_WIRE_H */
