@@ -57,38 +57,48 @@ enum flow_end {
 #define FLOW_IGNORED     0x20	/* no plugin wants it */
 #define FLOW_CLOSED      0x40	/* FIN both ways or RST */
 
+/*
+ * A million of these must fit in well under 256 MiB with their plugin
+ * state, so every byte counts: links are 32-bit flow ids (0: none), the
+ * hash is recomputed rather than stored, and out-of-order buffers live in
+ * a block allocated only while segments wait.  168 bytes on LP64.
+ */
 struct flow {
-	struct flow *hnext;	/* hash chain */
-	struct flow *lru_prev, *lru_next;
-	struct flow_key key;
-	uint32_t hash;
+	uint32_t hnext;		/* hash chain: next flow's id */
+	uint32_t lru_prev, lru_next;
+	uint32_t id;		/* this flow's id (index + 1) */
 	uint8_t cls;		/* enum flow_class */
 	uint8_t client_side;	/* key side (0/1) that is the client */
 	uint8_t flags;		/* FLOW_* */
 	uint8_t plugin;		/* index + 1 into the sensor's plugins; 0 none */
+	struct flow_key key;
+	uint16_t ntxns;
 	int64_t last_ts;	/* packet time of the last packet */
 	int64_t syn_ts;		/* client's first SYN */
 	int64_t hs_done_ts;	/* client's ACK of SYN/ACK; 0: not seen */
 	struct tcp_half half[2];	/* [ARTMON_C2S], [ARTMON_S2C] */
+	struct reasm_ooo *ooo;	/* segments waiting for a hole; NULL: none */
 	void *pstate;		/* plugin's per-flow state */
 	struct artmon_txn *txns;	/* open and ACK-awaiting transactions */
-	uint16_t ntxns;
 };
+
+_Static_assert(sizeof(void *) != 8 || sizeof(struct flow) <= 168,
+	       "struct flow grew past 168 bytes: see the comment above it");
 
 typedef void (*flow_release_fn)(void *ctx, struct flow *f, enum flow_end why);
 
 struct flow_table {
-	struct flow **buckets;
+	uint32_t *buckets;	/* flow ids */
 	uint32_t mask;		/* buckets - 1 (a power of two) */
 	uint32_t count;		/* flows in the table */
 	uint32_t cap;		/* hard limit */
 	struct {
-		struct flow *head, *tail;	/* head: least recently active */
+		uint32_t head, tail;	/* head: least recently active */
 		int64_t timeout_ns;
 	} lru[FLOW_NCLASS];
 	uint64_t seed[2];	/* random hash key against collision floods */
-	struct flow *free_list;
-	void **slabs;		/* allocated in blocks; returned at destroy */
+	uint32_t free_list;	/* id of the first free flow */
+	struct flow **slabs;	/* blocks of FLOW_SLAB flows, by id */
 	unsigned nslabs, slab_alloc;
 	flow_release_fn release;
 	void *release_ctx;
@@ -129,5 +139,8 @@ void flow_expire(struct flow_table *ft, int64_t now);
 
 /* Release (with why) and free one flow. */
 void flow_remove(struct flow_table *ft, struct flow *f, enum flow_end why);
+
+/* The least recently active flow of all classes, or NULL if empty. */
+struct flow *flow_oldest(struct flow_table *ft);
 
 #endif /* ARTMON_FLOW_H */

@@ -153,8 +153,10 @@ static void on_release(void *ctx, struct flow *f, enum flow_end why)
 
 	if (f->key.proto == 6 && !(f->flags & FLOW_IGNORED)) {
 		/* Buffered segments still count: deliver them, gaps and all. */
-		reasm_flush(&s->reasm, f, &f->half[DIR_C2S], DIR_C2S, false);
-		reasm_flush(&s->reasm, f, &f->half[DIR_S2C], DIR_S2C, false);
+		reasm_flush(&s->reasm, f, &f->half[DIR_C2S], &f->ooo, DIR_C2S,
+			    false);
+		reasm_flush(&s->reasm, f, &f->half[DIR_S2C], &f->ooo, DIR_S2C,
+			    false);
 	}
 	struct plugin_rt *pr = flow_plugin(s, f);
 	if (f->pstate) {
@@ -166,8 +168,7 @@ static void on_release(void *ctx, struct flow *f, enum flow_end why)
 	if (f->pstate)
 		pr->desc->state_free(f->pstate);
 	f->pstate = NULL;
-	reasm_free(&s->reasm, &f->half[0]);
-	reasm_free(&s->reasm, &f->half[1]);
+	reasm_free(&s->reasm, &f->ooo);
 	(void)why;
 }
 
@@ -266,7 +267,6 @@ static void tcp_packet(struct sensor *s, struct flow *f,
 
 	int dir = side == f->client_side ? DIR_C2S : DIR_S2C;
 	struct tcp_half *h = &f->half[dir], *peer = &f->half[!dir];
-	h->pkts++;
 	h->window = p->window;
 	uint32_t seq = p->seq;
 
@@ -310,10 +310,10 @@ static void tcp_packet(struct sensor *s, struct flow *f,
 	 * plugin that sees this packet's first puts an answer after the next
 	 * request.  Declaration happens in the same packet as before; only
 	 * the order within it changes. */
-	reasm_check_gap(&s->reasm, f, peer, !dir);
+	reasm_check_gap(&s->reasm, f, peer, &f->ooo, !dir);
 
 	if (p->payload_len > 0 || (fl & TH_FIN))
-		reasm_segment(&s->reasm, f, h, dir, seq, p->payload,
+		reasm_segment(&s->reasm, f, h, &f->ooo, dir, seq, p->payload,
 			      p->payload_caplen, p->payload_len,
 			      (fl & TH_FIN) != 0, p->ts_ns, s->serial);
 
@@ -326,11 +326,11 @@ static void tcp_packet(struct sensor *s, struct flow *f,
 			txn_client_ack(s, f, p->ack, p->ts_ns);
 	}
 	if (fl & TH_RST) {
-		reasm_flush(&s->reasm, f, &f->half[0], 0, true);
-		reasm_flush(&s->reasm, f, &f->half[1], 1, true);
+		reasm_flush(&s->reasm, f, &f->half[0], &f->ooo, 0, true);
+		reasm_flush(&s->reasm, f, &f->half[1], &f->ooo, 1, true);
 	} else {
-		reasm_check_gap(&s->reasm, f, &f->half[0], 0);
-		reasm_check_gap(&s->reasm, f, &f->half[1], 1);
+		reasm_check_gap(&s->reasm, f, &f->half[0], &f->ooo, 0);
+		reasm_check_gap(&s->reasm, f, &f->half[1], &f->ooo, 1);
 	}
 	if (dir == DIR_S2C && f->ntxns)
 		txn_server_window(f, scaled_window(h));
@@ -360,7 +360,6 @@ static void udp_packet(struct sensor *s, struct flow *f,
 	if (f->flags & FLOW_IGNORED)
 		return;
 	int dir = side == f->client_side ? DIR_C2S : DIR_S2C;
-	f->half[dir].pkts++;
 	if (!f->plugin)
 		return;		/* no content detection over UDP */
 	on_deliver(s, f, dir, p->payload, p->payload_caplen, p->ts_ns,
@@ -486,17 +485,10 @@ void sensor_flush(struct sensor *s)
 {
 	/* Release in LRU order, oldest first, so output stays roughly in
 	 * time order. */
-	for (;;) {
-		struct flow *oldest = NULL;
-		for (int c = 0; c < FLOW_NCLASS; c++) {
-			struct flow *h = s->flows.lru[c].head;
-			if (h && (!oldest || h->last_ts < oldest->last_ts))
-				oldest = h;
-		}
-		if (!oldest)
-			break;
+	struct flow *oldest;
+
+	while ((oldest = flow_oldest(&s->flows)))
 		flow_remove(&s->flows, oldest, FLOW_END_SHUTDOWN);
-	}
 }
 
 void sensor_free(struct sensor *s)

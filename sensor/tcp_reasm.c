@@ -32,6 +32,30 @@ struct ooo_seg {
 
 #define SEG_COST(caplen) ((uint32_t)(sizeof(struct ooo_seg) + (caplen)))
 
+/* One direction of one flow, as the functions below work on it. */
+struct rdir {
+	struct reasm *r;
+	void *flow;
+	struct tcp_half *h;
+	struct reasm_ooo **ooo;
+	int dir;
+};
+
+static inline struct ooo_seg *first(const struct rdir *d)
+{
+	return *d->ooo ? (*d->ooo)->seg[d->dir] : NULL;
+}
+
+/* Release the waiting-segment block once neither direction uses it. */
+static void maybe_release(const struct rdir *d)
+{
+	struct reasm_ooo *o = *d->ooo;
+	if (o && !o->seg[0] && !o->seg[1]) {
+		g_free(o);
+		*d->ooo = NULL;
+	}
+}
+
 void reasm_init(struct reasm *r, const struct reasm_sink *sink, void *ctx,
 		const struct reasm_limits *lim)
 {
@@ -47,128 +71,135 @@ void reasm_syn(struct tcp_half *h, uint32_t isn)
 	h->flags |= HALF_SEQ_KNOWN;
 }
 
+uint32_t reasm_waiting(const struct reasm_ooo *ooo, int dir)
+{
+	return ooo ? ooo->bytes[dir] : 0;
+}
+
+static void count_retrans(const struct rdir *d, uint32_t bytes)
+{
+	d->r->retrans_segs++;
+	d->r->retrans_bytes += bytes;
+	d->h->retrans++;
+}
+
 /* ts, serial: the packet being processed, if it is one of dir's (it
  * then is what ended the stream); 0 otherwise. */
-static void maybe_end(struct reasm *r, void *flow, struct tcp_half *h,
-		      int dir, int64_t ts, uint64_t serial)
+static void maybe_end(const struct rdir *d, int64_t ts, uint64_t serial)
 {
+	struct tcp_half *h = d->h;
+
 	if ((h->flags & (HALF_FIN | HALF_ENDED)) == HALF_FIN &&
 	    SEQ_GEQ(h->next_seq, h->fin_seq)) {
 		h->flags |= HALF_ENDED;
-		r->sink->end(r->ctx, flow, dir, ts, serial);
+		d->r->sink->end(d->r->ctx, d->flow, d->dir, ts, serial);
 	}
 }
 
-static void declare_gap(struct reasm *r, void *flow, struct tcp_half *h,
-			int dir, uint32_t upto)
+static void declare_gap(const struct rdir *d, uint32_t upto)
 {
-	uint32_t n = upto - h->next_seq;
+	uint32_t n = upto - d->h->next_seq;
 
-	r->gaps++;
-	r->gap_bytes += n;
-	h->next_seq = upto;
-	r->sink->gap(r->ctx, flow, dir, n);
+	d->r->gaps++;
+	d->r->gap_bytes += n;
+	d->h->next_seq = upto;
+	d->r->sink->gap(d->r->ctx, d->flow, d->dir, n);
 }
 
 /*
  * Deliver the part of [seq, seq+len) beyond next_seq; the caller made sure
  * seq <= next_seq < seq+len.  A snaplen-cut tail becomes a gap.
  */
-static void deliver_range(struct reasm *r, void *flow, struct tcp_half *h,
-			  int dir, uint32_t seq, const uint8_t *data,
-			  uint32_t caplen, uint32_t len, int64_t ts,
-			  uint64_t serial)
+static void deliver_range(const struct rdir *d, uint32_t seq,
+			  const uint8_t *data, uint32_t caplen, uint32_t len,
+			  int64_t ts, uint64_t serial)
 {
+	struct tcp_half *h = d->h;
 	uint32_t cap_end = seq + caplen;
 	uint32_t end = seq + len;
 
-	if (h->next_seq != seq) {
-		r->retrans_segs++;
-		r->retrans_bytes += h->next_seq - seq;
-		h->retrans++;
-	}
+	if (h->next_seq != seq)
+		count_retrans(d, h->next_seq - seq);
 	if (SEQ_LT(h->next_seq, cap_end)) {
 		uint32_t off = h->next_seq - seq;
 		h->next_seq = cap_end;
-		r->sink->deliver(r->ctx, flow, dir, data + off, caplen - off,
-				 ts, serial, end, len);
+		d->r->sink->deliver(d->r->ctx, d->flow, d->dir, data + off,
+				    caplen - off, ts, serial, end, len);
 	}
 	if (SEQ_LT(h->next_seq, end))
-		declare_gap(r, flow, h, dir, end);
+		declare_gap(d, end);
 }
 
 /* Deliver waiting segments that are now in order. */
-static void drain(struct reasm *r, void *flow, struct tcp_half *h, int dir)
+static void drain(const struct rdir *d)
 {
 	struct ooo_seg *s;
 
-	while ((s = h->ooo) && SEQ_LEQ(s->seq, h->next_seq)) {
-		h->ooo = s->next;
-		h->ooo_bytes -= SEG_COST(s->caplen);
-		r->total_bytes -= SEG_COST(s->caplen);
-		if (SEQ_GT(s->seq + s->len, h->next_seq)) {
-			deliver_range(r, flow, h, dir, s->seq, s->data,
-				      s->caplen, s->len, s->ts, s->serial);
-		} else {
-			r->retrans_segs++;
-			r->retrans_bytes += s->len;
-			h->retrans++;
-		}
+	while ((s = first(d)) && SEQ_LEQ(s->seq, d->h->next_seq)) {
+		struct reasm_ooo *o = *d->ooo;
+		o->seg[d->dir] = s->next;
+		o->bytes[d->dir] -= SEG_COST(s->caplen);
+		d->r->total_bytes -= SEG_COST(s->caplen);
+		if (SEQ_GT(s->seq + s->len, d->h->next_seq))
+			deliver_range(d, s->seq, s->data, s->caplen, s->len,
+				      s->ts, s->serial);
+		else
+			count_retrans(d, s->len);
 		g_free(s);
 	}
+	maybe_release(d);
 }
 
 /* Give up on the hole before the first waiting segment. */
-static void skip_hole(struct reasm *r, void *flow, struct tcp_half *h,
-		      int dir)
+static void skip_hole(const struct rdir *d)
 {
-	if (h->ooo && SEQ_GT(h->ooo->seq, h->next_seq))
-		declare_gap(r, flow, h, dir, h->ooo->seq);
-	drain(r, flow, h, dir);
+	struct ooo_seg *s = first(d);
+
+	if (s && SEQ_GT(s->seq, d->h->next_seq))
+		declare_gap(d, s->seq);
+	drain(d);
 }
 
-static void ooo_insert(struct reasm *r, void *flow, struct tcp_half *h,
-		       int dir, uint32_t seq, const uint8_t *data,
-		       uint32_t caplen, uint32_t len, int64_t ts,
-		       uint64_t serial)
+static void ooo_insert(const struct rdir *d, uint32_t seq,
+		       const uint8_t *data, uint32_t caplen, uint32_t len,
+		       int64_t ts, uint64_t serial)
 {
+	struct reasm *r = d->r;
 	uint32_t cost = SEG_COST(caplen);
 
 	/* Over a cap: the hole in front is not going to be filled in time.
 	 * Declare it lost until this segment fits, or is in order. */
-	while (h->ooo_bytes + (uint64_t)cost > r->lim.flow_bytes ||
+	while (reasm_waiting(*d->ooo, d->dir) + (uint64_t)cost > r->lim.flow_bytes ||
 	       r->total_bytes + cost > r->lim.total_bytes) {
 		r->overflow++;
-		if (!h->ooo) {
-			declare_gap(r, flow, h, dir, seq);
-			deliver_range(r, flow, h, dir, seq, data, caplen, len,
-				      ts, serial);
-			drain(r, flow, h, dir);
+		if (!first(d)) {
+			declare_gap(d, seq);
+			deliver_range(d, seq, data, caplen, len, ts, serial);
+			drain(d);
 			return;
 		}
-		skip_hole(r, flow, h, dir);
-		if (SEQ_LEQ(seq + len, h->next_seq)) {
-			r->retrans_segs++;
-			r->retrans_bytes += len;
-			h->retrans++;
+		skip_hole(d);
+		if (SEQ_LEQ(seq + len, d->h->next_seq)) {
+			count_retrans(d, len);
 			return;
 		}
-		if (SEQ_LEQ(seq, h->next_seq)) {
-			deliver_range(r, flow, h, dir, seq, data, caplen, len,
-				      ts, serial);
-			drain(r, flow, h, dir);
+		if (SEQ_LEQ(seq, d->h->next_seq)) {
+			deliver_range(d, seq, data, caplen, len, ts, serial);
+			drain(d);
 			return;
 		}
 	}
 
-	struct ooo_seg **pp = &h->ooo;
+	if (!*d->ooo)
+		*d->ooo = g_new0(struct reasm_ooo, 1);
+	struct reasm_ooo *o = *d->ooo;
+	struct ooo_seg **pp = &o->seg[d->dir];
 	while (*pp && SEQ_LT((*pp)->seq, seq))
 		pp = &(*pp)->next;
 	if (*pp && (*pp)->seq == seq && (*pp)->len >= len) {
 		/* The same bytes again: keep the first copy's time. */
-		r->retrans_segs++;
-		r->retrans_bytes += len;
-		h->retrans++;
+		count_retrans(d, len);
+		maybe_release(d);
 		return;
 	}
 	struct ooo_seg *s = g_malloc(sizeof *s + caplen);
@@ -180,15 +211,18 @@ static void ooo_insert(struct reasm *r, void *flow, struct tcp_half *h,
 	memcpy(s->data, data, caplen);
 	s->next = *pp;
 	*pp = s;
-	h->ooo_bytes += cost;
+	o->bytes[d->dir] += cost;
 	r->total_bytes += cost;
 	r->ooo_segs++;
 }
 
-void reasm_segment(struct reasm *r, void *flow, struct tcp_half *h, int dir,
-		   uint32_t seq, const uint8_t *payload, uint32_t caplen,
-		   uint32_t len, bool fin, int64_t ts, uint64_t serial)
+void reasm_segment(struct reasm *r, void *flow, struct tcp_half *h,
+		   struct reasm_ooo **ooo, int dir, uint32_t seq,
+		   const uint8_t *payload, uint32_t caplen, uint32_t len,
+		   bool fin, int64_t ts, uint64_t serial)
 {
+	const struct rdir d = { r, flow, h, ooo, dir };
+
 	if (!(h->flags & HALF_SEQ_KNOWN)) {
 		/* Picked up mid-stream: this segment defines the start. */
 		h->next_seq = seq;
@@ -200,20 +234,16 @@ void reasm_segment(struct reasm *r, void *flow, struct tcp_half *h, int dir,
 	}
 	if (len > 0) {
 		if (h->flags & HALF_ENDED || SEQ_LEQ(seq + len, h->next_seq)) {
-			r->retrans_segs++;
-			r->retrans_bytes += len;
-			h->retrans++;
+			count_retrans(&d, len);
 		} else if (SEQ_LEQ(seq, h->next_seq)) {
-			deliver_range(r, flow, h, dir, seq, payload, caplen,
-				      len, ts, serial);
-			if (h->ooo)
-				drain(r, flow, h, dir);
+			deliver_range(&d, seq, payload, caplen, len, ts, serial);
+			if (first(&d))
+				drain(&d);
 		} else {
-			ooo_insert(r, flow, h, dir, seq, payload, caplen, len,
-				   ts, serial);
+			ooo_insert(&d, seq, payload, caplen, len, ts, serial);
 		}
 	}
-	maybe_end(r, flow, h, dir, ts, serial);
+	maybe_end(&d, ts, serial);
 }
 
 void reasm_peer_ack(struct tcp_half *h, uint32_t ack)
@@ -233,8 +263,10 @@ void reasm_peer_ack(struct tcp_half *h, uint32_t ack)
 }
 
 void reasm_check_gap(struct reasm *r, void *flow, struct tcp_half *h,
-		     int dir)
+		     struct reasm_ooo **ooo, int dir)
 {
+	const struct rdir d = { r, flow, h, ooo, dir };
+
 	if (!(h->flags & HALF_GAP_SUSPECT))
 		return;
 	if (h->gap_suspect_age++ == 0)
@@ -242,38 +274,47 @@ void reasm_check_gap(struct reasm *r, void *flow, struct tcp_half *h,
 	h->flags &= ~HALF_GAP_SUSPECT;
 	while (!(h->flags & HALF_ENDED) && SEQ_GT(h->gap_ack, h->next_seq)) {
 		uint32_t upto = h->gap_ack;
-		if (h->ooo && SEQ_LT(h->ooo->seq, upto))
-			upto = h->ooo->seq;
+		struct ooo_seg *s = first(&d);
+		if (s && SEQ_LT(s->seq, upto))
+			upto = s->seq;
 		if (upto != h->next_seq)
-			declare_gap(r, flow, h, dir, upto);
-		drain(r, flow, h, dir);
-		maybe_end(r, flow, h, dir, 0, 0);
+			declare_gap(&d, upto);
+		drain(&d);
+		maybe_end(&d, 0, 0);
 	}
 }
 
-void reasm_flush(struct reasm *r, void *flow, struct tcp_half *h, int dir,
-		 bool end_stream)
+void reasm_flush(struct reasm *r, void *flow, struct tcp_half *h,
+		 struct reasm_ooo **ooo, int dir, bool end_stream)
 {
-	while (h->ooo)
-		skip_hole(r, flow, h, dir);
+	const struct rdir d = { r, flow, h, ooo, dir };
+
+	while (first(&d))
+		skip_hole(&d);
 	if ((h->flags & (HALF_FIN | HALF_ENDED)) == HALF_FIN &&
 	    SEQ_LT(h->next_seq, h->fin_seq))
-		declare_gap(r, flow, h, dir, h->fin_seq);
-	maybe_end(r, flow, h, dir, 0, 0);
+		declare_gap(&d, h->fin_seq);
+	maybe_end(&d, 0, 0);
 	if (end_stream && !(h->flags & HALF_ENDED)) {
 		h->flags |= HALF_ENDED;
 		r->sink->end(r->ctx, flow, dir, 0, 0);
 	}
 }
 
-void reasm_free(struct reasm *r, struct tcp_half *h)
+void reasm_free(struct reasm *r, struct reasm_ooo **ooo)
 {
-	struct ooo_seg *s;
+	struct reasm_ooo *o = *ooo;
 
-	while ((s = h->ooo)) {
-		h->ooo = s->next;
-		r->total_bytes -= SEG_COST(s->caplen);
-		g_free(s);
+	if (!o)
+		return;
+	for (int dir = 0; dir < 2; dir++) {
+		struct ooo_seg *s;
+		while ((s = o->seg[dir])) {
+			o->seg[dir] = s->next;
+			r->total_bytes -= SEG_COST(s->caplen);
+			g_free(s);
+		}
 	}
-	h->ooo_bytes = 0;
+	g_free(o);
+	*ooo = NULL;
 }

@@ -28,6 +28,16 @@
 
 struct ooo_seg;
 
+/*
+ * Segments waiting for a hole to fill, for both directions of a flow.
+ * Allocated when the first one must wait, freed when none does: an idle
+ * flow pays one pointer, not two lists and two counters per direction.
+ */
+struct reasm_ooo {
+	struct ooo_seg *seg[2];	/* per direction, sorted by seq */
+	uint32_t bytes[2];	/* held, with overhead */
+};
+
 /* struct tcp_half.flags */
 #define HALF_SEQ_KNOWN  0x01	/* next_seq is valid */
 #define HALF_FIN        0x02	/* FIN seen at fin_seq */
@@ -41,10 +51,7 @@ struct tcp_half {
 	uint32_t fin_seq;	/* sequence number of the FIN */
 	uint32_t max_ack;	/* highest ACK this side sent (for the peer) */
 	uint32_t gap_ack;	/* peer's ACK that revealed a hole */
-	struct ooo_seg *ooo;	/* waiting segments, sorted by seq */
-	uint32_t ooo_bytes;	/* bytes held in ooo (with overhead) */
 	uint32_t retrans;	/* segments that carried old bytes */
-	uint32_t pkts;		/* packets sent by this side */
 	uint16_t mss;		/* from the SYN (0: not seen) */
 	uint16_t window;	/* last raw window field */
 	uint8_t wscale;		/* shift, valid with HALF_WSCALE */
@@ -93,11 +100,13 @@ void reasm_syn(struct tcp_half *h, uint32_t isn);
 
 /*
  * One segment of direction dir: seq, payload (caplen bytes captured of
- * len on the wire), FIN flag.  Delivers what became in order.
+ * len on the wire), FIN flag.  Delivers what became in order.  ooo is the
+ * flow's waiting-segment block (may be NULL; allocated when needed).
  */
-void reasm_segment(struct reasm *r, void *flow, struct tcp_half *h, int dir,
-		   uint32_t seq, const uint8_t *payload, uint32_t caplen,
-		   uint32_t len, bool fin, int64_t ts, uint64_t serial);
+void reasm_segment(struct reasm *r, void *flow, struct tcp_half *h,
+		   struct reasm_ooo **ooo, int dir, uint32_t seq,
+		   const uint8_t *payload, uint32_t caplen, uint32_t len,
+		   bool fin, int64_t ts, uint64_t serial);
 
 /*
  * The peer acknowledged ack: if that is beyond what we delivered, bytes
@@ -106,14 +115,17 @@ void reasm_segment(struct reasm *r, void *flow, struct tcp_half *h, int dir,
  */
 void reasm_peer_ack(struct tcp_half *h, uint32_t ack);
 void reasm_check_gap(struct reasm *r, void *flow, struct tcp_half *h,
-		     int dir);
+		     struct reasm_ooo **ooo, int dir);
 
 /* No more segments will come (RST, flow end): deliver what is buffered,
  * with gaps for holes, and free it.  end_stream: also deliver end. */
-void reasm_flush(struct reasm *r, void *flow, struct tcp_half *h, int dir,
-		 bool end_stream);
+void reasm_flush(struct reasm *r, void *flow, struct tcp_half *h,
+		 struct reasm_ooo **ooo, int dir, bool end_stream);
 
-/* Free buffered segments without delivering them. */
-void reasm_free(struct reasm *r, struct tcp_half *h);
+/* Free both directions' waiting segments without delivering them. */
+void reasm_free(struct reasm *r, struct reasm_ooo **ooo);
+
+/* Bytes (with overhead) waiting in direction dir. */
+uint32_t reasm_waiting(const struct reasm_ooo *ooo, int dir);
 
 #endif /* ARTMON_TCP_REASM_H */

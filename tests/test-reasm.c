@@ -63,6 +63,7 @@ struct fixture {
 	struct rec rec;
 	struct reasm reasm;
 	struct tcp_half h;
+	struct reasm_ooo *ooo;
 };
 
 static void setup(struct fixture *f, gconstpointer data)
@@ -76,7 +77,7 @@ static void setup(struct fixture *f, gconstpointer data)
 
 static void teardown(struct fixture *f, gconstpointer data)
 {
-	reasm_free(&f->reasm, &f->h);
+	reasm_free(&f->reasm, &f->ooo);
 	g_assert_cmpuint(f->reasm.total_bytes, ==, 0);
 	for (guint i = 0; i < f->rec.chunks->len; i++)
 		g_string_free(g_array_index(f->rec.chunks, struct chunk, i).data,
@@ -88,7 +89,7 @@ static void teardown(struct fixture *f, gconstpointer data)
 static void seg(struct fixture *f, uint32_t seq, const char *text, int64_t ts)
 {
 	size_t n = strlen(text);
-	reasm_segment(&f->reasm, NULL, &f->h, 0, seq, (const uint8_t *)text,
+	reasm_segment(&f->reasm, NULL, &f->h, &f->ooo, 0, seq, (const uint8_t *)text,
 		      (uint32_t)n, (uint32_t)n, false, ts, (uint64_t)ts);
 }
 
@@ -171,9 +172,9 @@ static void test_gap_acked_by_peer_is_declared_after_one_packet(
 	/* bytes 5..8 are never captured */
 	seg(f, 9, "cccc", 3);
 	reasm_peer_ack(&f->h, 13);
-	reasm_check_gap(&f->reasm, NULL, &f->h, 0);
+	reasm_check_gap(&f->reasm, NULL, &f->h, &f->ooo, 0);
 	g_assert_cmpint(f->rec.gaps, ==, 0);	/* grace for reordering */
-	reasm_check_gap(&f->reasm, NULL, &f->h, 0);
+	reasm_check_gap(&f->reasm, NULL, &f->h, &f->ooo, 0);
 	g_assert_cmpint(f->rec.gaps, ==, 1);
 	g_assert_cmpuint(f->rec.gap_bytes, ==, 4);
 	g_assert_cmpstr(f->rec.stream->str, ==, "aaaa####cccc");
@@ -185,9 +186,9 @@ static void test_late_segment_within_grace_fills_the_hole(struct fixture *f,
 	reasm_syn(&f->h, 0);
 	seg(f, 5, "bbbb", 2);
 	reasm_peer_ack(&f->h, 9);	/* ACK captured before the data */
-	reasm_check_gap(&f->reasm, NULL, &f->h, 0);
+	reasm_check_gap(&f->reasm, NULL, &f->h, &f->ooo, 0);
 	seg(f, 1, "aaaa", 1);
-	reasm_check_gap(&f->reasm, NULL, &f->h, 0);
+	reasm_check_gap(&f->reasm, NULL, &f->h, &f->ooo, 0);
 	g_assert_cmpint(f->rec.gaps, ==, 0);
 	g_assert_cmpstr(f->rec.stream->str, ==, "aaaabbbb");
 }
@@ -208,7 +209,7 @@ static void test_buffer_cap_turns_a_hole_into_a_gap(struct fixture *f,
 	g_assert_cmpuint(f->reasm.overflow, >, 0);
 	g_assert_cmpint(f->rec.gaps, ==, 1);
 	g_assert_cmpuint(f->rec.gap_bytes, ==, 1000);
-	g_assert_cmpuint(f->h.ooo_bytes, <=, 4096);
+	g_assert_cmpuint(reasm_waiting(f->ooo, 0), <=, 4096);
 	g_assert_cmpuint(f->h.next_seq, ==, 1 + 10 * 1000);
 }
 
@@ -216,7 +217,7 @@ static void test_fin_after_hole_waits_then_ends(struct fixture *f,
 						gconstpointer d)
 {
 	reasm_syn(&f->h, 0);
-	reasm_segment(&f->reasm, NULL, &f->h, 0, 5, (const uint8_t *)"bbbb",
+	reasm_segment(&f->reasm, NULL, &f->h, &f->ooo, 0, 5, (const uint8_t *)"bbbb",
 		      4, 4, true, 2, 2);
 	g_assert_cmpint(f->rec.ends, ==, 0);
 	seg(f, 1, "aaaa", 3);
@@ -232,7 +233,7 @@ static void test_bare_fin_is_the_packet_that_ends(struct fixture *f,
 {
 	reasm_syn(&f->h, 0);
 	seg(f, 1, "abcd", 1);
-	reasm_segment(&f->reasm, NULL, &f->h, 0, 5, NULL, 0, 0, true, 7, 7);
+	reasm_segment(&f->reasm, NULL, &f->h, &f->ooo, 0, 5, NULL, 0, 0, true, 7, 7);
 	g_assert_cmpint(f->rec.ends, ==, 1);
 	g_assert_cmpint(f->rec.end_ts, ==, 7);
 	g_assert_cmpuint(f->rec.end_serial, ==, 7);
@@ -242,9 +243,9 @@ static void test_flush_declares_missing_bytes_before_fin(struct fixture *f,
 							 gconstpointer d)
 {
 	reasm_syn(&f->h, 0);
-	reasm_segment(&f->reasm, NULL, &f->h, 0, 5, (const uint8_t *)"bbbb",
+	reasm_segment(&f->reasm, NULL, &f->h, &f->ooo, 0, 5, (const uint8_t *)"bbbb",
 		      4, 4, true, 2, 2);
-	reasm_flush(&f->reasm, NULL, &f->h, 0, true);
+	reasm_flush(&f->reasm, NULL, &f->h, &f->ooo, 0, true);
 	g_assert_cmpint(f->rec.gaps, ==, 1);
 	g_assert_cmpint(f->rec.ends, ==, 1);
 	g_assert_cmpstr(f->rec.stream->str, ==, "####bbbb");
@@ -256,7 +257,7 @@ static void test_snaplen_cut_payload_is_a_gap(struct fixture *f,
 {
 	reasm_syn(&f->h, 0);
 	/* 10 bytes on the wire, 4 captured */
-	reasm_segment(&f->reasm, NULL, &f->h, 0, 1, (const uint8_t *)"abcd",
+	reasm_segment(&f->reasm, NULL, &f->h, &f->ooo, 0, 1, (const uint8_t *)"abcd",
 		      4, 10, false, 1, 1);
 	seg(f, 11, "z", 2);
 	g_assert_cmpstr(f->rec.stream->str, ==, "abcd######z");
@@ -266,11 +267,11 @@ static void test_snaplen_cut_payload_is_a_gap(struct fixture *f,
 static void test_ack_of_fin_is_not_a_gap(struct fixture *f, gconstpointer d)
 {
 	reasm_syn(&f->h, 0);
-	reasm_segment(&f->reasm, NULL, &f->h, 0, 1, (const uint8_t *)"abcd",
+	reasm_segment(&f->reasm, NULL, &f->h, &f->ooo, 0, 1, (const uint8_t *)"abcd",
 		      4, 4, true, 1, 1);
 	reasm_peer_ack(&f->h, 6);	/* 4 bytes + FIN */
-	reasm_check_gap(&f->reasm, NULL, &f->h, 0);
-	reasm_check_gap(&f->reasm, NULL, &f->h, 0);
+	reasm_check_gap(&f->reasm, NULL, &f->h, &f->ooo, 0);
+	reasm_check_gap(&f->reasm, NULL, &f->h, &f->ooo, 0);
 	g_assert_cmpint(f->rec.gaps, ==, 0);
 	g_assert_cmpint(f->rec.ends, ==, 1);
 }
