@@ -1123,6 +1123,83 @@ static void test_key_derivation_matches_the_spec(void)
 	g_bytes_unref(f);
 }
 
+static uint8_t *unhex(const char *hex, size_t *len)
+{
+	GByteArray *a = g_byte_array_new();
+	for (const char *p = hex; *p;) {
+		if (*p == ' ') {
+			p++;
+			continue;
+		}
+		uint8_t b = (uint8_t)(g_ascii_xdigit_value(p[0]) << 4 |
+				      g_ascii_xdigit_value(p[1]));
+		g_byte_array_append(a, &b, 1);
+		p += 2;
+	}
+	*len = a->len;
+	return g_byte_array_free(a, FALSE);
+}
+
+/* docs/wire-protocol.md section 16, computed there with Python. */
+static void test_vectors_of_the_spec(void)
+{
+	const uint8_t *key = (const uint8_t *)"0123456789abcdef0123456789abcdef";
+	uint8_t sn[WIRE_NONCE_LEN], cn[WIRE_NONCE_LEN], id[16];
+	size_t len;
+	struct wire_session c, s;
+	GError *err = NULL;
+
+	memset(sn, 0xa5, sizeof sn);
+	memset(cn, 0x5a, sizeof cn);
+	for (int i = 0; i < 16; i++)
+		id[i] = (uint8_t)i;
+	uint8_t *auth = unhex(
+		"4152544d4f4e0001 02 7331 "
+		"5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a "
+		"493751797f2b6512194d3275987671a71834b10b7e2d0e8095b3b4cb3d7bc31c",
+		&len);
+	g_assert_cmpint(wire_auth_verify(auth, len, key, 32, sn, &c, &err), ==,
+			0);
+	g_assert_no_error(err);
+	size_t sl;
+	uint8_t *session = unhex("a3a5cc5482cb632ed677d26203f7a7a0"
+				 "4212f658edabac4195fea6eb377b922e", &sl);
+	g_assert_cmpmem(c.key, 32, session, sl);
+	wire_session_sensor(&s, key, 32, sn, cn);
+	g_assert_cmpmem(s.key, 32, session, sl);
+
+	struct {
+		struct wire_session *from;
+		enum wire_type type;
+		const void *payload;
+		size_t plen;
+		const char *hex;
+	} frames[] = {
+		{ &c, WIRE_AUTH_OK, NULL, 0,
+		  "00000028 02 00 0000 e3c5595f6ed39922d875bcb57a8451a3"
+		  "2ba7f9d2c36fcf292c65f98248c5a6e1" },
+		{ &s, WIRE_HEARTBEAT, NULL, 0,
+		  "00000028 03 00 0000 264c12718ab1000f052997744af1995a"
+		  "ed4c4747c79d3395ed92ffdab4931403" },
+		{ &c, WIRE_ACK, id, 16,
+		  "00000038 11 00 0000 000102030405060708090a0b0c0d0e0f "
+		  "11accb86a466bd723370cf2690b5f723834e550b60cb7562ecb80c36ca01c4f5" },
+	};
+	for (size_t i = 0; i < G_N_ELEMENTS(frames); i++) {
+		size_t fl;
+		uint8_t *want = unhex(frames[i].hex, &fl);
+		GBytes *f = wire_frame_build(frames[i].from, frames[i].type,
+					     frames[i].payload, frames[i].plen);
+		gsize n;
+		const uint8_t *p = g_bytes_get_data(f, &n);
+		g_assert_cmpmem(p, n, want, fl);
+		g_bytes_unref(f);
+		g_free(want);
+	}
+	g_free(auth);
+	g_free(session);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -1158,6 +1235,8 @@ int main(int argc, char **argv)
 			test_hello_and_auth_reject_strangers);
 	g_test_add_func("/wire/handshake/key-derivation-matches-the-spec",
 			test_key_derivation_matches_the_spec);
+	g_test_add_func("/wire/handshake/test-vectors",
+			test_vectors_of_the_spec);
 	g_test_add_func("/wire/frame/every-flipped-bit-fails",
 			test_every_flipped_bit_in_a_frame_fails);
 	g_test_add_func("/wire/frame/replayed-reordered-reflected-fail",
