@@ -103,6 +103,7 @@ struct sensor {
 	struct reasm reasm;
 	struct sensor_counters ctr;
 	int64_t now;			/* latest packet time seen */
+	int64_t next_expire;		/* packet time of the next expiry */
 	uint64_t serial;		/* packets so far */
 	struct delivery cur;
 	struct txn_sink sinks[4];

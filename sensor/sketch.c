@@ -25,27 +25,26 @@ static uint64_t hash_key(const uint8_t *key, size_t len)
 	return h;
 }
 
-static guint key_hash(gconstpointer k)
-{
-	const GBytes *b = k;
-	gsize len;
-	const uint8_t *p = g_bytes_get_data((GBytes *)b, &len);
-	return (guint)hash_key(p, len);
-}
-
 void distinct_init(struct distinct *d, unsigned cap)
 {
 	memset(d, 0, sizeof *d);
 	d->cap = cap;
-	d->exact = g_hash_table_new_full(key_hash, g_bytes_equal,
-					 (GDestroyNotify)g_bytes_unref, NULL);
+	d->mask = 1023;
+	d->set = g_new0(uint64_t, d->mask + 1);
 }
 
 void distinct_clear(struct distinct *d)
 {
-	if (d->exact)
-		g_hash_table_destroy(d->exact);
+	g_free(d->set);
 	memset(d, 0, sizeof *d);
+}
+
+static void set_insert(uint64_t *set, uint32_t mask, uint64_t h)
+{
+	uint32_t i = (uint32_t)h & mask;
+	while (set[i] && set[i] != h)
+		i = (i + 1) & mask;
+	set[i] = h;
 }
 
 void distinct_add(struct distinct *d, const uint8_t *key, size_t len)
@@ -58,22 +57,42 @@ void distinct_add(struct distinct *d, const uint8_t *key, size_t len)
 	if (rank > d->regs[idx])
 		d->regs[idx] = rank;
 
-	if (!d->exact)
+	if (!d->set)
 		return;
-	GBytes *b = g_bytes_new(key, len);
-	if (!g_hash_table_add(d->exact, b))
-		return;		/* already there (the table freed one copy) */
-	if (g_hash_table_size(d->exact) > d->cap) {
-		g_hash_table_destroy(d->exact);
-		d->exact = NULL;
+	if (!h)
+		h = 1;		/* 0 marks an empty slot */
+	uint32_t i = (uint32_t)h & d->mask;
+	while (d->set[i]) {
+		if (d->set[i] == h)
+			return;
+		i = (i + 1) & d->mask;
+	}
+	if (d->n >= d->cap) {
+		g_free(d->set);
+		d->set = NULL;
+		d->estimated = true;
+		return;
+	}
+	d->set[i] = h;
+	d->n++;
+	if (d->n * 2 > d->mask) {
+		/* Keep the load under one half: probes stay short. */
+		uint32_t nmask = d->mask * 2 + 1;
+		uint64_t *ns = g_new0(uint64_t, nmask + 1);
+		for (uint32_t j = 0; j <= d->mask; j++)
+			if (d->set[j])
+				set_insert(ns, nmask, d->set[j]);
+		g_free(d->set);
+		d->set = ns;
+		d->mask = nmask;
 	}
 }
 
 uint64_t distinct_count(const struct distinct *d, bool *estimated)
 {
-	if (d->exact) {
+	if (!d->estimated) {
 		*estimated = false;
-		return g_hash_table_size(d->exact);
+		return d->n;
 	}
 	*estimated = true;
 	/* HyperLogLog with the small-range (linear counting) correction. */
@@ -97,24 +116,29 @@ void topk_init(struct topk *t)
 
 void topk_add(struct topk *t, const uint8_t key[17])
 {
+	uint32_t h = (uint32_t)hash_key(key, 17);
 	unsigned min = 0;
 
-	for (unsigned i = 0; i < t->n; i++) {
-		if (memcmp(t->slot[i].key, key, 17) == 0) {
+	/* Hashes first: the common case (a known client) costs one pass of
+	 * integer compares. */
+	for (unsigned i = 0; i < t->n; i++)
+		if (t->slot[i].hash == h && memcmp(t->slot[i].key, key, 17) == 0) {
 			t->slot[i].count++;
 			return;
 		}
-		if (t->slot[i].count < t->slot[min].count)
-			min = i;
-	}
 	if (t->n < TOPK_SLOTS) {
 		struct topk_slot *s = &t->slot[t->n++];
+		s->hash = h;
 		memcpy(s->key, key, 17);
 		s->count = 1;
 		s->error = 0;
 		return;
 	}
+	for (unsigned i = 1; i < t->n; i++)
+		if (t->slot[i].count < t->slot[min].count)
+			min = i;
 	struct topk_slot *s = &t->slot[min];
+	s->hash = h;
 	memcpy(s->key, key, 17);
 	s->error = s->count;
 	s->count++;

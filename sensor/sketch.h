@@ -1,10 +1,12 @@
 /*
  * sketch.h: bounded-memory counting for the sensor's health rows.
  *
- * distinct: how many distinct client addresses an interval saw; exact (a
- * hash set) up to a cap, then a HyperLogLog estimate (2^12 registers,
- * about 1.6% standard error), marked as estimated.  The HLL is fed from
- * the start, so switching loses nothing.
+ * distinct: how many distinct client addresses an interval saw; exact up
+ * to a cap, then a HyperLogLog estimate (2^12 registers, about 1.6%
+ * standard error), marked as estimated.  The HLL is fed from the start, so
+ * switching loses nothing.  "Exact" is a set of 64-bit hashes of the
+ * addresses, open-addressed: no allocation per address, and two addresses
+ * share a hash with probability ~1e-10 at the default cap of 100000.
  *
  * topk: the heaviest clients by transactions, with the Space-Saving
  * algorithm (Metwally et al.): k counters; a new key replaces the smallest
@@ -23,8 +25,11 @@
 #define HLL_REGS (1u << HLL_BITS)
 
 struct distinct {
-	GHashTable *exact;	/* NULL once past the cap */
-	unsigned cap;
+	uint64_t *set;		/* open addressing, 0 = empty; NULL past cap */
+	uint32_t mask;		/* slots - 1 */
+	uint32_t n;		/* distinct hashes in set */
+	uint32_t cap;
+	bool estimated;		/* went past the cap */
 	uint8_t regs[HLL_REGS];
 };
 
@@ -37,6 +42,7 @@ uint64_t distinct_count(const struct distinct *d, bool *estimated);
 #define TOPK_SLOTS 64
 
 struct topk_slot {
+	uint32_t hash;		/* of key: compared first */
 	uint8_t key[17];	/* family, address */
 	uint64_t count;
 	uint64_t error;
