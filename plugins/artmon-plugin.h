@@ -113,8 +113,9 @@ struct artmon_host {
 	 * 0 means "the packet of the current callback" (the usual case);
 	 * a server-first protocol passes a time it got from flow_info (the
 	 * IMAP greeting starts when the handshake ends).  Never returns NULL:
-	 * past the core's cap on open transactions the oldest one of this
-	 * flow is closed as unanswered and counted.
+	 * past the core's cap on open transactions per flow it returns a
+	 * handle that ignores every call, and counts the request as
+	 * unmeasured, so a plugin needs no special case.
 	 */
 	artmon_txn *(*txn_open)(artmon_flow *flow, int64_t start_ns);
 
