@@ -464,6 +464,47 @@ FROM artmon.top_clients t JOIN artmon.sensors n USING (sensor_id);
 COMMENT ON VIEW artmon.clients IS
   'Busiest clients per sensor and interval (estimates: transactions may be over by up to error_bound)';
 
+-- View columns: the derived ones explained here, the others carry the
+-- comment of the table column they show.
+DO $$
+DECLARE
+  v record;
+  c record;
+  txt text;
+BEGIN
+  FOR v IN SELECT * FROM (VALUES ('level1', 'summary_l1'), ('level2', 'summary_l2'),
+                                 ('health', 'health_l1'), ('clients', 'top_clients')) AS x(view, tab) LOOP
+    FOR c IN SELECT a.attname FROM pg_attribute a
+             WHERE a.attrelid = ('artmon.' || v.view)::regclass AND a.attnum > 0 LOOP
+      txt := CASE c.attname
+        WHEN 'sensor' THEN 'sensor name (artmon.sensors.name)'
+        WHEN 'drops' THEN 'packets dropped: kernel_drops + iface_drops (count)'
+        WHEN 'ttfb_min_ms' THEN 'smallest time to first byte (milliseconds)'
+        WHEN 'ttfb_avg_ms' THEN 'mean time to first byte: ttfb_us_sum / ttfb_us_count (milliseconds); NULL when none was measured'
+        WHEN 'ttfb_max_ms' THEN 'largest time to first byte (milliseconds)'
+        WHEN 'ttfb_p50_ms' THEN 'median time to first byte, from ttfb_hist (milliseconds, within 4.77%)'
+        WHEN 'ttfb_p95_ms' THEN '95th percentile of time to first byte, from ttfb_hist (milliseconds, within 4.77%)'
+        WHEN 'ttfb_p99_ms' THEN '99th percentile of time to first byte, from ttfb_hist (milliseconds, within 4.77%)'
+        WHEN 'ttlb_min_ms' THEN 'smallest time to last byte (milliseconds)'
+        WHEN 'ttlb_avg_ms' THEN 'mean time to last byte: ttlb_us_sum / ttlb_us_count (milliseconds); NULL when none was measured'
+        WHEN 'ttlb_max_ms' THEN 'largest time to last byte (milliseconds)'
+        WHEN 'ttlb_p50_ms' THEN 'median time to last byte, from ttlb_hist (milliseconds, within 4.77%)'
+        WHEN 'ttlb_p95_ms' THEN '95th percentile of time to last byte, from ttlb_hist (milliseconds, within 4.77%)'
+        WHEN 'ttlb_p99_ms' THEN '99th percentile of time to last byte, from ttlb_hist (milliseconds, within 4.77%)'
+        ELSE col_description(('artmon.' || v.tab)::regclass,
+                             (SELECT attnum FROM pg_attribute
+                              WHERE attrelid = ('artmon.' || v.tab)::regclass
+                                AND attname = c.attname))
+      END;
+      IF txt IS NULL THEN
+        RAISE EXCEPTION 'artmon.%.% has no comment to give', v.view, c.attname;
+      END IF;
+      EXECUTE format('COMMENT ON COLUMN artmon.%I.%I IS %L', v.view, c.attname, txt);
+    END LOOP;
+  END LOOP;
+END
+$$;
+
 -- ---------------------------------------------------------------- privileges
 GRANT USAGE ON SCHEMA artmon TO artmon_writer, artmon_reader;
 GRANT SELECT ON ALL TABLES IN SCHEMA artmon TO artmon_reader;
