@@ -81,6 +81,7 @@ struct conn {
 	size_t auth_len;
 	struct wire_session sess;
 	uint8_t hdr[WIRE_HEADER_LEN];
+	size_t hdr_len;				/* header bytes read so far */
 	uint8_t *frame;				/* the frame being read */
 	size_t frame_len;
 
@@ -443,6 +444,7 @@ static void on_body(GObject *src, GAsyncResult *res, gpointer data)
 		goto out;
 	}
 	set_deadline(c, s->cfg->idle_timeout_ns, "idle");
+	c->hdr_len = 0;
 	on_frame(c, type, p, plen);
 	g_clear_pointer(&c->frame, g_free);
 	if (c->state == CS_READY)
@@ -457,8 +459,35 @@ static void on_header(GObject *src, GAsyncResult *res, gpointer data)
 	struct server *s = c->srv;
 	GError *err = NULL;
 
-	if (!read_done(c, src, res, WIRE_HEADER_LEN, "a frame header"))
+	gssize got = g_input_stream_read_finish(G_INPUT_STREAM(src), res, &err);
+	if (c->state != CS_READY) {
+		g_clear_error(&err);
 		goto out;
+	}
+	if (got <= 0) {
+		if (err)
+			log_debug("%s: reading a frame header: %s", c->peer,
+				  err->message);
+		else if (c->hdr_len == 0)
+			log_debug("%s: the sensor closed the connection",
+				  c->peer);
+		else
+			peer_complain(c, "connection ended inside a frame "
+				      "header (%zu of %d bytes)", c->hdr_len,
+				      WIRE_HEADER_LEN);
+		g_clear_error(&err);
+		conn_close(c);
+		goto out;
+	}
+	/* The first byte starts the frame: from now on it must be complete
+	 * within frame_timeout, however slowly the rest trickles in. */
+	if (c->hdr_len == 0)
+		set_deadline(c, s->cfg->frame_timeout_ns, "a frame");
+	c->hdr_len += (size_t)got;
+	if (c->hdr_len < WIRE_HEADER_LEN) {
+		read_header(c);
+		goto out;
+	}
 	uint32_t len = wire_frame_length(c->hdr, s->cfg->max_frame, &err);
 	if (len == 0) {
 		if (err->code == WIRE_E_TOO_LARGE)
@@ -474,16 +503,21 @@ static void on_header(GObject *src, GAsyncResult *res, gpointer data)
 	c->frame_len = len;
 	c->frame = g_malloc(len);
 	memcpy(c->frame, c->hdr, WIRE_HEADER_LEN);
-	set_deadline(c, s->cfg->frame_timeout_ns, "a frame");
 	read_into(c, c->frame + WIRE_HEADER_LEN, len - WIRE_HEADER_LEN,
 		  on_body);
 out:
 	conn_unref(c);
 }
 
+/* Read what there is of the 8 header bytes (on_header loops): a partial
+ * read, so the frame's deadline starts at its first byte. */
 static void read_header(struct conn *c)
 {
-	read_into(c, c->hdr, WIRE_HEADER_LEN, on_header);
+	g_input_stream_read_async(g_io_stream_get_input_stream(c->io),
+				  c->hdr + c->hdr_len,
+				  WIRE_HEADER_LEN - c->hdr_len,
+				  G_PRIORITY_DEFAULT, c->cancel, on_header,
+				  conn_ref(c));
 }
 
 /* ----------------------------------------------------------------------
@@ -713,7 +747,7 @@ static gboolean on_tick(gpointer data)
 		if (c->deadline && now >= c->deadline) {
 			if (c->state == CS_TLS || c->state == CS_AUTH)
 				s->st.timeouts_auth++;
-			else if (c->frame)
+			else if (c->frame || c->hdr_len)
 				s->st.timeouts_frame++;
 			else if (c->state == CS_READY)
 				s->st.timeouts_idle++;
@@ -723,8 +757,9 @@ static gboolean on_tick(gpointer data)
 			c->deadline = 0;
 			if (c->state == CS_READY)
 				close_with_error(c, WIRE_E_TIMEOUT,
-						 c->frame ? "frame too slow"
-							  : "nothing received");
+						 c->frame || c->hdr_len
+						 ? "frame too slow"
+						 : "nothing received");
 			else
 				conn_close(c);
 			continue;
