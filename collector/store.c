@@ -12,20 +12,23 @@
  *   INSERT artmon.batches ... ON CONFLICT DO NOTHING
  *                                  one per batch: 0 rows = seen before,
  *                                  its rows are skipped
- *   COPY pg_temp.artmon_staging    the new batches' rows, merged in C
- *                                  by key first (see below)
- *   INSERT artmon.summary_l1 SELECT * FROM staging
- *     ON CONFLICT (key) DO UPDATE  counts/sums add, LEAST/GREATEST,
- *                                  artmon.hist_add, merged adds
+ *   (the new batches' rows, merged in C by key first, see below)
+ *   SELECT which keys exist        one query, keys as array parameters
+ *   COPY artmon.summary_l1         rows with new keys, straight in
+ *   COPY pg_temp.artmon_staging    rows whose key exists (late batches,
+ *   INSERT ... SELECT ... ON        restarted sensors): counts and sums
+ *     CONFLICT DO UPDATE           add, LEAST/GREATEST, artmon.hist_add
  *   upsert health_l1, top_clients  one statement each per new batch
  *   COMMIT
  *
- * Why COPY into a temporary table and one merging INSERT, rather than a
- * prepared upsert per row: a round trip per row caps ingest at a few
- * thousand rows per second, and COPY is PostgreSQL's fastest input path;
- * the merge is then one set-based statement.  Why merge in C first: ON
- * CONFLICT DO UPDATE refuses to touch one row twice in a statement, and a
- * group can hold a batch and its late batch (same keys).
+ * Why COPY (binary) and not a prepared upsert per row: a round trip per
+ * row caps ingest at a few thousand rows per second; COPY is
+ * PostgreSQL's fastest input path, and binary spares it parsing numbers,
+ * times and arrays.  Why new keys skip the merge: sending every row
+ * through a staging table and ON CONFLICT writes it twice; finding the
+ * few existing keys first costs one index probe per key.  Why merge in C
+ * first: ON CONFLICT DO UPDATE refuses to touch one row twice in a
+ * statement, and a group can hold a batch and its late batch (same keys).
  *
  * The batch id row commits with the data or not at all, so a re-delivery
  * (the sensor never saw our ACK: we crashed, the network broke, COMMIT's
@@ -60,6 +63,7 @@ struct store {
 	PGconn *conn;
 	GHashTable *days;	/* day numbers known to have a partition */
 	char *copy_sql;		/* COPY staging (cols) FROM STDIN */
+	char *copy_direct_sql;	/* COPY artmon.summary_l1 (cols) FROM STDIN */
 	char *merge_sql;	/* INSERT ... ON CONFLICT DO UPDATE */
 	struct complaint clamp;	/* values past bigint */
 };
@@ -128,6 +132,19 @@ static const char SQL_TOP[] =
 	"transactions = t.transactions + EXCLUDED.transactions, "
 	"error_bound = t.error_bound + EXCLUDED.error_bound";
 
+/* Which of the group's row keys are stored already (ordinals, 1-based).
+ * The LIMIT keeps the lateral subquery from being flattened into a join:
+ * with thousands of keys the planner would otherwise hash them and scan
+ * the whole table; this way each key is one index probe. */
+static const char SQL_EXISTING[] =
+	"SELECT k.i FROM unnest($1::integer[], $2::bigint[], $3::text[], "
+	"$4::text[], $5::inet[], $6::integer[]) WITH ORDINALITY "
+	"AS k(sid, t, p, sig, a, port, i), "
+	"LATERAL (SELECT 1 FROM artmon.summary_l1 x "
+	"WHERE x.sensor_id = k.sid AND x.interval_start = to_timestamp(k.t) "
+	"AND x.protocol = k.p AND x.signature = k.sig AND x.server_addr = k.a "
+	"AND x.server_port = k.port LIMIT 1) e";
+
 static const char SQL_STAGING[] =
 	"CREATE TEMPORARY TABLE IF NOT EXISTS artmon_staging "
 	"(LIKE artmon.summary_l1 INCLUDING DEFAULTS) ON COMMIT DELETE ROWS";
@@ -162,8 +179,12 @@ static void build_sql(struct store *s)
 {
 	GString *c = g_string_new("COPY pg_temp.artmon_staging (");
 	append_columns(c, "");
-	g_string_append(c, ") FROM STDIN");
+	g_string_append(c, ") FROM STDIN (FORMAT binary)");
 	s->copy_sql = g_string_free(c, FALSE);
+	c = g_string_new("COPY artmon.summary_l1 (");
+	append_columns(c, "");
+	g_string_append(c, ") FROM STDIN (FORMAT binary)");
+	s->copy_direct_sql = g_string_free(c, FALSE);
 
 	GString *m = g_string_new("INSERT INTO artmon.summary_l1 AS t (");
 	append_columns(m, "");
@@ -316,6 +337,7 @@ void store_free(struct store *s)
 		PQfinish(s->conn);
 	g_hash_table_destroy(s->days);
 	g_free(s->copy_sql);
+	g_free(s->copy_direct_sql);
 	g_free(s->merge_sql);
 	g_free(s);
 }
@@ -405,85 +427,119 @@ static const char *addr_text(uint8_t family, const uint8_t *a, char *buf,
 	return buf;
 }
 
-/* "YYYY-MM-DD HH:MM:SS+00": a timestamptz literal, for COPY. */
-static void ts_text(GString *b, int64_t epoch)
-{
-	struct tm tm;
-	time_t t = (time_t)epoch;
+/*
+ * Binary COPY.  Why binary: PostgreSQL then parses no numbers, dates or
+ * array literals, which is most of the cost of a text COPY of these
+ * rows (two histogram arrays and 60 integers each); and nothing needs
+ * escaping.  Layout (PostgreSQL's "COPY ... (FORMAT binary)"): a header,
+ * then per row a field count and, per field, a length (-1: NULL) and the
+ * type's binary send format, big-endian; then -1 as a 16-bit trailer.
+ */
+static const char COPY_SIGNATURE[11] = "PGCOPY\n\377\r\n";
 
-	gmtime_r(&t, &tm);
-	g_string_append_printf(b, "%04d-%02d-%02d %02d:%02d:%02d+00",
-			       tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-			       tm.tm_hour, tm.tm_min, tm.tm_sec);
+/* PostgreSQL's epoch for timestamps: 2000-01-01 00:00:00 UTC. */
+#define PG_EPOCH_OFFSET INT64_C(946684800)
+#define INT8OID 20
+
+static void put_be(GString *b, uint64_t v, int bytes)
+{
+	char x[8];
+	for (int i = 0; i < bytes; i++)
+		x[i] = (char)(v >> (8 * (bytes - 1 - i)));
+	g_string_append_len(b, x, bytes);
 }
 
-/* COPY text format: backslash, tab, newline and CR are escaped. */
-static void copy_text(GString *b, const char *s)
+static void field_int4(GString *b, uint32_t v)
 {
-	for (; *s; s++) {
-		switch (*s) {
-		case '\\':
-			g_string_append(b, "\\\\");
-			break;
-		case '\t':
-			g_string_append(b, "\\t");
-			break;
-		case '\n':
-			g_string_append(b, "\\n");
-			break;
-		case '\r':
-			g_string_append(b, "\\r");
-			break;
-		default:
-			g_string_append_c(b, *s);
-		}
+	put_be(b, 4, 4);
+	put_be(b, v, 4);
+}
+
+static void field_int8(GString *b, int64_t v)
+{
+	put_be(b, 8, 4);
+	put_be(b, (uint64_t)v, 8);
+}
+
+static void field_null(GString *b)
+{
+	put_be(b, UINT32_MAX, 4);	/* -1 */
+}
+
+static void field_text(GString *b, const char *t)
+{
+	size_t n = strlen(t);
+	put_be(b, n, 4);
+	g_string_append_len(b, t, (gssize)n);
+}
+
+static void field_timestamptz(GString *b, int64_t epoch)
+{
+	field_int8(b, (epoch - PG_EPOCH_OFFSET) * 1000000);
+}
+
+/* inet: family (PGSQL_AF_INET 2, PGSQL_AF_INET6 3), bits, is_cidr,
+ * address length, address. */
+static void field_inet(GString *b, uint8_t family, const uint8_t *a)
+{
+	uint8_t n = family == 6 ? 16 : 4;
+	put_be(b, 4u + n, 4);
+	put_be(b, family == 6 ? 3 : 2, 1);
+	put_be(b, n * 8u, 1);
+	put_be(b, 0, 1);
+	put_be(b, n, 1);
+	g_string_append_len(b, (const char *)a, n);
+}
+
+/* A sparse histogram as bigint[]: {bucket, count, ...}; one dimension
+ * (none when empty), element type int8, no NULLs. */
+static void field_hist(struct store *s, GString *b, const struct hist *h)
+{
+	uint32_t n = 2u * h->n;
+	put_be(b, n ? 20u + 12u * n : 12u, 4);
+	put_be(b, n ? 1 : 0, 4);		/* dimensions */
+	put_be(b, 0, 4);			/* has NULLs */
+	put_be(b, INT8OID, 4);
+	if (!n)
+		return;
+	put_be(b, n, 4);			/* length */
+	put_be(b, 1, 4);			/* lower bound */
+	for (unsigned i = 0; i < h->n; i++) {
+		field_int8(b, h->bucket[i]);
+		field_int8(b, clamp63(s, h->count[i]));
 	}
 }
 
-/* A sparse histogram as a bigint[] literal: {bucket,count,...}. */
-static void hist_text(struct store *s, GString *b, const struct hist *h)
-{
-	g_string_append_c(b, '{');
-	for (unsigned i = 0; i < h->n; i++)
-		g_string_append_printf(b, "%s%u,%" PRId64, i ? "," : "",
-				       h->bucket[i], clamp63(s, h->count[i]));
-	g_string_append_c(b, '}');
-}
+#define ROW_FIELDS (7 + SC_NCOUNTS + 4 * SM_NMETRICS + 3)
 
 static void copy_row(struct store *s, GString *b, int sensor_id,
 		     const struct summary_row *r, unsigned merged)
 {
-	char addr[INET6_ADDRSTRLEN];
-
-	g_string_append_printf(b, "%d\t", sensor_id);
-	ts_text(b, r->interval_start);
-	g_string_append_printf(b, "\t%u\t", r->interval_secs);
-	copy_text(b, r->protocol);
-	g_string_append_c(b, '\t');
-	copy_text(b, r->signature);
-	g_string_append_printf(b, "\t%s\t%u",
-			       addr_text(r->family, r->server_addr, addr,
-					 sizeof addr), r->server_port);
+	put_be(b, ROW_FIELDS, 2);
+	field_int4(b, (uint32_t)sensor_id);
+	field_timestamptz(b, r->interval_start);
+	field_int4(b, r->interval_secs);
+	field_text(b, r->protocol);
+	field_text(b, r->signature);
+	field_inet(b, r->family, r->server_addr);
+	field_int4(b, r->server_port);
 	for (int c = 0; c < SC_NCOUNTS; c++)
-		g_string_append_printf(b, "\t%" PRId64,
-				       clamp63(s, r->counts[c]));
+		field_int8(b, clamp63(s, r->counts[c]));
 	for (int m = 0; m < SM_NMETRICS; m++) {
 		const struct metric_agg *a = &r->m[m];
-		if (a->count)
-			g_string_append_printf(b, "\t%" PRId64 "\t%" PRId64
-					       "\t%" PRId64 "\t%" PRId64,
-					       clamp63(s, a->count),
-					       clamp63(s, a->min),
-					       clamp63(s, a->max),
-					       clamp63(s, a->sum));
-		else
-			g_string_append(b, "\t0\t\\N\t\\N\t0");
+		field_int8(b, clamp63(s, a->count));
+		if (a->count) {
+			field_int8(b, clamp63(s, a->min));
+			field_int8(b, clamp63(s, a->max));
+		} else {
+			field_null(b);
+			field_null(b);
+		}
+		field_int8(b, clamp63(s, a->sum));
 	}
-	g_string_append_c(b, '\t');
-	hist_text(s, b, &r->ttfb_hist);
-	g_string_append_c(b, '\t');
-	hist_text(s, b, &r->ttlb_hist);
-	g_string_append_printf(b, "\t%u\n", merged);
+	field_hist(s, b, &r->ttfb_hist);
+	field_hist(s, b, &r->ttlb_hist);
+	field_int4(b, merged);
 }
 
 /* ----------------------------------------------------------------------
@@ -495,6 +551,7 @@ struct keyed_row {
 	const struct summary_row *first;	/* the only one, or */
 	struct summary_row *merged;		/* the sum of several */
 	unsigned count;
+	bool exists;				/* the key is stored already */
 };
 
 static char *row_key(int sensor_id, const struct summary_row *r)
@@ -544,14 +601,16 @@ static void keyed_row_free(gpointer p)
 /* SQLSTATEs after which the same group may well succeed: the connection
  * (class 08), serialization failure, deadlock, lock timeout, a cancelled
  * statement, resources, the server shutting down (57P0x), and a missing
- * partition (we forget our cache and create it on the next try). */
+ * partition (we forget our cache and create it on the next try), and a
+ * unique violation (another collector inserted a key we took for new:
+ * the next try finds it and merges). */
 static bool retryable_state(const char *st)
 {
 	return !*st || g_str_has_prefix(st, "08") ||
 	       strcmp(st, "40001") == 0 || strcmp(st, "40P01") == 0 ||
 	       strcmp(st, "55P03") == 0 || strcmp(st, "57014") == 0 ||
 	       g_str_has_prefix(st, "53") || g_str_has_prefix(st, "57P") ||
-	       strcmp(st, "23514") == 0;
+	       strcmp(st, "23514") == 0 || strcmp(st, "23505") == 0;
 }
 
 static int ensure_days(struct store *s, struct store_item *items, unsigned n,
@@ -638,10 +697,10 @@ static int record_batch(struct store *s, int sid, const struct store_item *it,
 	return isnew;
 }
 
-static int copy_rows(struct store *s, GPtrArray *rows, char state[6],
-		     GError **err)
+static int copy_rows(struct store *s, const char *sql, GPtrArray *rows,
+		     char state[6], GError **err)
 {
-	PGresult *res = PQexec(s->conn, s->copy_sql);
+	PGresult *res = PQexec(s->conn, sql);
 	if (PQresultStatus(res) != PGRES_COPY_IN)
 		return pg_check(s->conn, res, PGRES_COPY_IN, "COPY", state,
 				err);
@@ -649,10 +708,15 @@ static int copy_rows(struct store *s, GPtrArray *rows, char state[6],
 
 	GString *buf = g_string_sized_new(COPY_CHUNK + 8192);
 	bool ok = true;
+	g_string_append_len(buf, COPY_SIGNATURE, sizeof COPY_SIGNATURE);
+	put_be(buf, 0, 4);	/* flags */
+	put_be(buf, 0, 4);	/* header extension length */
 	for (unsigned i = 0; i < rows->len && ok; i++) {
 		const struct keyed_row *k = rows->pdata[i];
 		copy_row(s, buf, k->sensor_id, k->merged ? k->merged : k->first,
 			 k->count);
+		if (i + 1 == rows->len)
+			put_be(buf, UINT16_MAX, 2);	/* trailer: -1 */
 		if (buf->len >= COPY_CHUNK || i + 1 == rows->len) {
 			ok = PQputCopyData(s->conn, buf->str, (int)buf->len) == 1;
 			g_string_truncate(buf, 0);
@@ -752,6 +816,108 @@ static int upsert_health(struct store *s, int sid, const struct health_row *h,
 	return rc;
 }
 
+/* An element of a text[] literal: quoted, with " and \\ escaped. */
+static void array_elem(GString *b, const char *v)
+{
+	g_string_append_c(b, '"');
+	for (; *v; v++) {
+		if (*v == '"' || *v == '\\')
+			g_string_append_c(b, '\\');
+		g_string_append_c(b, *v);
+	}
+	g_string_append_c(b, '"');
+}
+
+/*
+ * Mark the rows whose key is in summary_l1 already (k->exists).  One
+ * query with the keys as six array parameters: a few milliseconds for
+ * 2000 keys, against the cost of sending every row through the merge.
+ */
+static int find_existing(struct store *s, GPtrArray *rows, char state[6],
+			 GError **err)
+{
+	GString *a[6];
+	char addr[INET6_ADDRSTRLEN];
+
+	for (int i = 0; i < 6; i++)
+		a[i] = g_string_new("{");
+	for (unsigned i = 0; i < rows->len; i++) {
+		const struct keyed_row *k = rows->pdata[i];
+		const struct summary_row *r = k->first;
+		const char *sep = i ? "," : "";
+		g_string_append_printf(a[0], "%s%d", sep, k->sensor_id);
+		g_string_append_printf(a[1], "%s%" PRId64, sep,
+				       r->interval_start);
+		g_string_append(a[2], sep);
+		array_elem(a[2], r->protocol);
+		g_string_append(a[3], sep);
+		array_elem(a[3], r->signature);
+		g_string_append_printf(a[4], "%s%s", sep,
+				       addr_text(r->family, r->server_addr,
+						 addr, sizeof addr));
+		g_string_append_printf(a[5], "%s%u", sep, r->server_port);
+	}
+	const char *p[6];
+	for (int i = 0; i < 6; i++) {
+		g_string_append_c(a[i], '}');
+		p[i] = a[i]->str;
+	}
+	PGresult *res = PQexecParams(s->conn, SQL_EXISTING, 6, NULL, p, NULL,
+				     NULL, 0);
+	int rc = 0;
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		rc = pg_check(s->conn, res, PGRES_TUPLES_OK, "finding stored "
+			      "rows", state, err);
+	} else {
+		for (int i = 0; i < PQntuples(res); i++) {
+			long j = atol(PQgetvalue(res, i, 0));
+			if (j >= 1 && (unsigned long)j <= rows->len)
+				((struct keyed_row *)rows->pdata[j - 1])->exists =
+					true;
+		}
+		PQclear(res);
+	}
+	for (int i = 0; i < 6; i++)
+		g_string_free(a[i], TRUE);
+	return rc;
+}
+
+/*
+ * The group's rows into summary_l1: rows with new keys by COPY straight
+ * into the table (as fast as PostgreSQL takes rows); rows whose key is
+ * there (a late batch, a restarted sensor) through the staging table and
+ * the merging INSERT.  A concurrent collector inserting one of the "new"
+ * keys meanwhile makes COPY fail with a unique violation: retryable, and
+ * the retry finds the key and merges.
+ */
+static int store_rows(struct store *s, GPtrArray *rows, char state[6],
+		      GError **err)
+{
+	if (find_existing(s, rows, state, err) != 0)
+		return -1;
+	GPtrArray *fresh = g_ptr_array_sized_new(rows->len);
+	GPtrArray *merge = g_ptr_array_new();
+	int rc = 0;
+	for (unsigned i = 0; i < rows->len; i++) {
+		struct keyed_row *k = rows->pdata[i];
+		g_ptr_array_add(k->exists ? merge : fresh, k);
+	}
+	if (fresh->len > 0)
+		rc = copy_rows(s, s->copy_direct_sql, fresh, state, err);
+	if (rc == 0 && merge->len > 0) {
+		rc = copy_rows(s, s->copy_sql, merge, state, err);
+		if (rc == 0) {
+			PGresult *res = PQexecPrepared(s->conn, "artmon_merge",
+						       0, NULL, NULL, NULL, 0);
+			rc = pg_check(s->conn, res, PGRES_COMMAND_OK, "merging "
+				      "summary rows", state, err);
+		}
+	}
+	g_ptr_array_free(fresh, TRUE);
+	g_ptr_array_free(merge, TRUE);
+	return rc;
+}
+
 int store_batches(struct store *s, struct store_item *items, unsigned n,
 		  bool *retryable, GError **err)
 {
@@ -809,15 +975,8 @@ int store_batches(struct store *s, struct store_item *items, unsigned n,
 			k->count++;
 		}
 	}
-	if (rows->len > 0) {
-		if (copy_rows(s, rows, state, err) != 0)
-			goto fail;
-		PGresult *res = PQexecPrepared(s->conn, "artmon_merge", 0, NULL,
-					       NULL, NULL, 0);
-		if (pg_check(s->conn, res, PGRES_COMMAND_OK, "merging summary "
-			     "rows", state, err) != 0)
-			goto fail;
-	}
+	if (rows->len > 0 && store_rows(s, rows, state, err) != 0)
+		goto fail;
 	for (unsigned i = 0; i < n; i++)
 		if (!items[i].duplicate && items[i].b->health &&
 		    upsert_health(s, sids[i], items[i].b->health, state,
