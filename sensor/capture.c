@@ -18,6 +18,7 @@
 #include <pcap/pcap.h>
 #include <poll.h>
 #include <string.h>
+#include <time.h>
 
 #include "capture.h"
 #include "log.h"
@@ -192,7 +193,37 @@ struct run_ctx {
 	struct sensor *s;
 	int dlt;
 	int64_t frac_ns;	/* ns per unit of tv_usec: 1 or 1000 */
+	struct capture *c;
+	volatile sig_atomic_t *stop;
 };
+
+/*
+ * --replay-speed: wait until the packet is due, as if the file were a
+ * link played at speed times real time.  The first packet sets the
+ * origin; a packet earlier than the one before is not held back.  A
+ * signal (stop) cuts the sleep short.
+ */
+static void pace(struct capture *c, int64_t ts, volatile sig_atomic_t *stop)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	int64_t clock = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
+	if (!c->pace_clock0) {
+		c->pace_clock0 = clock;
+		c->pace_ts0 = ts;
+		return;
+	}
+	if (ts <= c->pace_ts0)
+		return;
+	int64_t due = c->pace_clock0 +
+		      (int64_t)((double)(ts - c->pace_ts0) / c->replay_speed);
+	struct timespec t = { .tv_sec = due / 1000000000,
+			      .tv_nsec = due % 1000000000 };
+	while (!*stop && due > clock &&
+	       clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &t, NULL) == EINTR)
+		;
+}
 
 static void on_packet(u_char *user, const struct pcap_pkthdr *h,
 		      const u_char *bytes)
@@ -202,6 +233,8 @@ static void on_packet(u_char *user, const struct pcap_pkthdr *h,
 	int64_t ts = (int64_t)h->ts.tv_sec * 1000000000 +
 		     (int64_t)h->ts.tv_usec * rc->frac_ns;
 
+	if (rc->c->replay_speed > 0)
+		pace(rc->c, ts, rc->stop);
 	sensor_frame(rc->s, rc->dlt, bytes, h->caplen, h->len, ts);
 }
 
@@ -211,7 +244,8 @@ int capture_run(struct capture *c, struct sensor *s,
 	struct run_ctx rc = {
 		s, c->dlt,
 		pcap_get_tstamp_precision(c->pcap) == PCAP_TSTAMP_PRECISION_NANO
-			? 1 : 1000
+			? 1 : 1000,
+		c, stop
 	};
 
 	for (;;) {

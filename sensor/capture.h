@@ -25,6 +25,11 @@ struct capture {
 	int fd;			/* live: the descriptor we poll */
 	char *source;		/* interface or file name */
 	unsigned last_drop, last_ifdrop;	/* pcap_stats at last look */
+	/* A file: replay at this multiple of real time (0: at once), set
+	 * after opening; and the packet time and clock (ns) pacing starts
+	 * from. */
+	double replay_speed;
+	int64_t pace_ts0, pace_clock0;
 };
 
 void capture_opts_default(struct capture_opts *o);
@@ -43,7 +48,8 @@ int capture_set_filter(struct capture *c, const char *expr, GError **err);
 
 /*
  * Read packets into the sensor until the file ends, *stop becomes
- * non-zero, or an error.  Live: returns every ~second (tick) so the caller
+ * non-zero, or an error.  A file with replay_speed set is paced by its
+ * timestamps (sleeping on this thread: nothing waits for a file).  Live: returns every ~second (tick) so the caller
  * can do periodic work; returns 1 when more may come, 0 at end, -1 on
  * error.
  */

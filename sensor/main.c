@@ -11,6 +11,11 @@
  * counters go to stderr (or syslog).  SIGUSR1 prints the counters without
  * stopping; SIGHUP re-reads the signature files (all or nothing: a file
  * with an error keeps the old rules, and says why).
+ *
+ * With a [collector], summaries also go to the spool (on the output
+ * thread) and from it to the collector (on the shipper's thread); at the
+ * end the spool gets [collector] drain_timeout to empty before we exit,
+ * and whatever is left goes next time.
  */
 #include "config.h"
 
@@ -30,6 +35,8 @@
 #include "plugins.h"
 #include "sensor.h"
 #include "settings.h"
+#include "shipper.h"
+#include "spool.h"
 #include "summary.h"
 #include "summary_output.h"
 #include "txn_output.h"
@@ -83,6 +90,7 @@ struct cli {
 	char *config;
 	char *iface, *file, *filter, *plugin_dir, *sigs_dir, *plugins;
 	char *transactions, *summaries, *summary_file;
+	char *replay_speed, *decode_spool;
 	int snaplen, buffer_kib;
 	gboolean no_promisc, version, foreground, keep_root, check;
 	char *pidfile, *user, *group;
@@ -153,6 +161,12 @@ static int parse_cli(int argc, char **argv, struct cli *c, GError **err)
 		  "Print interval summaries and health: csv or json", "FORMAT" },
 		{ "summary-file", 'w', 0, G_OPTION_ARG_FILENAME, &c->summary_file,
 		  "Write summaries to FILE instead of stdout", "FILE" },
+		{ "replay-speed", 0, 0, G_OPTION_ARG_STRING, &c->replay_speed,
+		  "Reading a file: play it at X times real time (0: at once)",
+		  "X" },
+		{ "decode-spool", 0, 0, G_OPTION_ARG_FILENAME, &c->decode_spool,
+		  "Print the batch in a spool file (as -S, default csv), exit",
+		  "FILE" },
 		{ "foreground", 'F', 0, G_OPTION_ARG_NONE, &c->foreground,
 		  "Live capture: stay in the foreground, log to stderr (systemd)",
 		  NULL },
@@ -210,6 +224,7 @@ static void cli_to_keyfile(const struct cli *c, GKeyFile *kf)
 	put(kf, "transactions", c->transactions);
 	put(kf, "summaries", c->summaries);
 	put(kf, "summary_file", c->summary_file);
+	put(kf, "replay_speed", c->replay_speed);
 	if (c->snaplen) {
 		snprintf(num, sizeof num, "%d", c->snaplen);
 		put(kf, "snaplen", num);
@@ -245,6 +260,8 @@ static void cli_clear(struct cli *c)
 	g_free(c->transactions);
 	g_free(c->summaries);
 	g_free(c->summary_file);
+	g_free(c->replay_speed);
+	g_free(c->decode_spool);
 	g_free(c->pidfile);
 	g_free(c->user);
 	g_free(c->group);
@@ -252,6 +269,91 @@ static void cli_clear(struct cli *c)
 }
 
 static bool pidfile_written;
+
+/* The user we will drop to: the default user may not have been created
+ * (a build tree, a quick test); nobody is unprivileged everywhere. */
+static void choose_user(struct settings *st, bool live)
+{
+	GError *lookup = NULL;
+	uid_t uid;
+	gid_t gid;
+
+	if (strcmp(st->user, "artmon") == 0 &&
+	    !lookup_user("artmon", NULL, &uid, &gid, &lookup)) {
+		if (live)
+			log_info("user 'artmon' does not exist; running as "
+				 "'nobody' (create the user, or set user= / "
+				 "--user)");
+		g_free(st->user);
+		st->user = g_strdup("nobody");
+		g_free(st->group);
+		st->group = NULL;
+	}
+	g_clear_error(&lookup);
+}
+
+/*
+ * The spool and the shipper, before privileges go: the spool directory
+ * may need creating, and is given to the user we will run as.
+ */
+static int open_shipping(struct settings *st, bool live, struct spool **sp,
+			 struct shipper **sh, GError **err)
+{
+	uint8_t run_id[16];
+
+	if (ship_run_id(st->read_file, run_id, err) != 0)
+		return -1;
+	if (!(*sp = spool_open(st->spool_dir, st->spool_max, err)))
+		return -1;
+	if (geteuid() == 0 && !st->keep_root) {
+		uid_t uid;
+		gid_t gid;
+		choose_user(st, live);
+		if (!lookup_user(st->user, st->group, &uid, &gid, err) ||
+		    spool_chown(*sp, uid, gid, err) != 0)
+			return -1;
+	}
+	if (!(*sh = shipper_new(&st->ship, *sp, run_id, err)))
+		return -1;
+	log_debug("shipping to %s as sensor '%s', spool %s", st->ship.address,
+		  st->ship.name, st->spool_dir);
+	return 0;
+}
+
+/* --decode-spool FILE: check a spool file and print its batch. */
+static int decode_spool(const char *path, enum txn_format fmt)
+{
+	struct summary_printer p;
+	uint8_t id[WIRE_BATCH_ID_LEN];
+	GError *err = NULL;
+	gsize len;
+
+	GBytes *payload = spool_file_read(path, &err);
+	if (!payload) {
+		fprintf(stderr, "artmon-sensor: %s\n", err->message);
+		g_error_free(err);
+		return 1;
+	}
+	const uint8_t *d = g_bytes_get_data(payload, &len);
+	struct summary_batch *b = wire_batch_decode(d, len, id, &err);
+	g_bytes_unref(payload);
+	if (!b) {
+		fprintf(stderr, "artmon-sensor: %s: %s\n", path, err->message);
+		g_error_free(err);
+		return 1;
+	}
+	printf("# batch ");
+	for (int i = 0; i < WIRE_BATCH_ID_LEN; i++)
+		printf("%02x", id[i]);
+	printf(" interval %" G_GINT64_FORMAT " +%u%s, %u rows%s\n",
+	       b->interval_start, b->interval_secs, b->late ? " late" : "",
+	       b->nrows, b->health ? ", health" : "");
+	summary_printer_init(&p, stdout, fmt == TXN_FORMAT_NONE ? TXN_FORMAT_CSV
+								 : fmt);
+	summary_printer_consume(&p, b);
+	summary_batch_free(b);
+	return 0;
+}
 
 /*
  * Live: detach unless told to stay in the foreground, write the pidfile,
@@ -279,24 +381,7 @@ static int become_daemon(struct settings *st, bool live, GError **err)
 			  "parsed with full privileges");
 		return 0;
 	}
-	GError *lookup = NULL;
-	uid_t uid;
-	gid_t gid;
-	if (strcmp(st->user, "artmon") == 0 &&
-	    !lookup_user("artmon", NULL, &uid, &gid, &lookup)) {
-		/* The default user has not been created (a build tree, a
-		 * quick test): nobody is unprivileged everywhere. */
-		if (live)
-			log_info("user 'artmon' does not exist; running as "
-				 "'nobody' (create the user, or set user= / "
-				 "--user)");
-		g_clear_error(&lookup);
-		g_free(st->user);
-		st->user = g_strdup("nobody");
-		g_free(st->group);
-		st->group = NULL;
-	}
-	g_clear_error(&lookup);
+	choose_user(st, live);
 	if (drop_privileges(st->user, st->group, err) != 0) {
 		g_prefix_error(err, "refusing to run as root: ");
 		return -1;
@@ -327,6 +412,8 @@ int main(int argc, char **argv)
 	struct summary_printer printer;
 	struct summarizer *sum = NULL;
 	struct output *output = NULL;
+	struct spool *spool = NULL;
+	struct shipper *shipper = NULL;
 	FILE *sumfile = NULL;
 	GKeyFile *kf = g_key_file_new();
 	GError *err = NULL;
@@ -358,6 +445,10 @@ int main(int argc, char **argv)
 			   &err) != 0)
 		goto usage_error;
 	log_init("artmon-sensor", st.verbose);
+	if (cli.decode_spool) {
+		rc = decode_spool(cli.decode_spool, st.summaries);
+		goto out;
+	}
 	if (!st.interface == !st.read_file && !cli.check) {
 		g_set_error(&err, G_OPTION_ERROR, G_OPTION_ERROR_FAILED,
 			    "give exactly one of -i IFACE or -r FILE");
@@ -379,6 +470,8 @@ int main(int argc, char **argv)
 		g_ptr_array_free(plugins, TRUE);
 		goto runtime_error;
 	}
+	if (st.ship.address && shipper_check(&st.ship, &err) != 0)
+		goto runtime_error;
 	if (cli.check) {
 		printf("configuration OK\n");
 		rc = 0;
@@ -386,6 +479,10 @@ int main(int argc, char **argv)
 	}
 	if (st.read_file ? capture_open_file(&cap, st.read_file, &err)
 			 : capture_open_live(&cap, st.interface, &st.cap, &err))
+		goto runtime_error;
+	cap.replay_speed = st.replay_speed;
+	if (st.ship.address &&
+	    open_shipping(&st, cap.live, &spool, &shipper, &err) != 0)
 		goto runtime_error;
 
 	/* Reading a file, the output thread may make us wait: nothing is
@@ -405,11 +502,16 @@ int main(int argc, char **argv)
 		}
 		summary_printer_init(&printer, sumfile, st.summaries);
 		output_add_consumer(output, summary_printer_consume, &printer);
-		sum = summarizer_new(&st.sum, s, output_push_batch, output);
 	}
+	if (shipper)
+		output_add_consumer(output, shipper_consume, shipper);
+	if (st.summaries != TXN_FORMAT_NONE || shipper)
+		sum = summarizer_new(&st.sum, s, output_push_batch, output);
 	if (become_daemon(&st, cap.live, &err) != 0)
 		goto runtime_error;
 	output_start(output);
+	if (shipper)
+		shipper_start(shipper);
 	filter = st.filter ? g_strdup(st.filter)
 			   : capture_default_filter(&cap, s->plugins);
 	if (capture_set_filter(&cap, filter, &err) != 0)
@@ -426,6 +528,8 @@ int main(int argc, char **argv)
 			counters_requested = 0;
 			capture_update_stats(&cap, s);
 			sensor_print_counters(s, stderr);
+			if (shipper)
+				shipper_print_counters(shipper, stderr);
 		}
 		if (r == 0 || stop_requested)
 			break;
@@ -453,10 +557,17 @@ int main(int argc, char **argv)
 	if (sum)
 		summarizer_flush(sum);
 	txn_output_flush(&out);
-	output_finish(output);
+	output_finish(output);	/* every batch is in the spool, fsync'd */
 	output = NULL;
 	fflush(stdout);
+	if (shipper) {
+		/* A signal from now on cuts the delivery short. */
+		stop_requested = 0;
+		shipper_finish(shipper, st.ship.drain_ns, &stop_requested);
+	}
 	sensor_print_counters(s, stderr);
+	if (shipper)
+		shipper_print_counters(shipper, stderr);
 	rc = 0;
 	goto out;
 
@@ -476,6 +587,8 @@ out:
 		pidfile_remove(st.pidfile);
 	output_finish(output);
 	txn_output_flush(&out);
+	shipper_free(shipper);
+	spool_close(spool);
 	sensor_free(s);
 	summarizer_free(sum);
 	if (sumfile && sumfile != stdout)

@@ -9,9 +9,11 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -22,6 +24,9 @@
 #endif
 #ifndef SYSCONFDIR
 #define SYSCONFDIR "/usr/local/etc"
+#endif
+#ifndef LOCALSTATEDIR
+#define LOCALSTATEDIR "/usr/local/var"
 #endif
 
 /* ----------------------------------------------------------------------
@@ -70,6 +75,9 @@ void settings_default(struct settings *st)
 	st->user = g_strdup("artmon");
 	st->plugin_dir = g_strdup(settings_default_plugin_dir());
 	st->sigs_dir = g_strdup(settings_default_sigs_dir());
+	ship_cfg_default(&st->ship);
+	st->spool_dir = g_strdup(LOCALSTATEDIR "/lib/artmon/spool");
+	st->spool_max = SPOOL_MAX_DEFAULT;
 }
 
 void settings_clear(struct settings *st)
@@ -84,6 +92,8 @@ void settings_clear(struct settings *st)
 	g_free(st->plugin_dir);
 	g_free(st->sigs_dir);
 	g_strfreev(st->plugins);
+	ship_cfg_clear(&st->ship);
+	g_free(st->spool_dir);
 	memset(st, 0, sizeof *st);
 }
 
@@ -240,6 +250,7 @@ struct reader {
 	const char *path;	/* the file, to find lines; NULL otherwise */
 	GError **err;
 	bool failed;
+	const char *group;	/* being read: "sensor", "collector" */
 };
 
 static void bad(struct reader *r, const char *key, const char *fmt, ...)
@@ -256,11 +267,16 @@ static void bad(struct reader *r, const char *key, const char *fmt, ...)
 	va_start(ap, fmt);
 	msg = g_strdup_vprintf(fmt, ap);
 	va_end(ap);
-	unsigned line = locate_key(r->path, "sensor", key);
+	unsigned line = locate_key(r->path, r->group, key);
 	if (line)
 		g_set_error(r->err, G_KEY_FILE_ERROR,
 			    G_KEY_FILE_ERROR_INVALID_VALUE,
-			    "%s:%u: [sensor] %s: %s", r->path, line, key, msg);
+			    "%s:%u: [%s] %s: %s", r->path, line, r->group, key,
+			    msg);
+	else if (strcmp(r->group, "sensor") != 0)
+		g_set_error(r->err, G_KEY_FILE_ERROR,
+			    G_KEY_FILE_ERROR_INVALID_VALUE, "%s: [%s] %s: %s",
+			    r->origin, r->group, key, msg);
 	else
 		g_set_error(r->err, G_KEY_FILE_ERROR,
 			    G_KEY_FILE_ERROR_INVALID_VALUE, "%s: %s: %s",
@@ -269,9 +285,9 @@ static void bad(struct reader *r, const char *key, const char *fmt, ...)
 
 static char *get(struct reader *r, const char *key)
 {
-	if (r->failed || !g_key_file_has_key(r->kf, "sensor", key, NULL))
+	if (r->failed || !g_key_file_has_key(r->kf, r->group, key, NULL))
 		return NULL;
-	return g_key_file_get_string(r->kf, "sensor", key, NULL);
+	return g_key_file_get_string(r->kf, r->group, key, NULL);
 }
 
 static void get_str(struct reader *r, const char *key, char **out)
@@ -341,10 +357,166 @@ static void get_duration(struct reader *r, const char *key, int64_t *out)
 		*out = ns;
 }
 
+/* A multiple of real time: 0 (as fast as possible) or 0.001..1e6. */
+static void get_speed(struct reader *r, const char *key, double *out)
+{
+	g_autofree char *v = get(r, key);
+	char *end;
+	if (!v)
+		return;
+	errno = 0;
+	double d = g_ascii_strtod(v, &end);
+	if (end == v || *end || errno || !(d == 0 || (d >= 0.001 && d <= 1e6)))
+		bad(r, key, "expected 0 (as fast as possible) or a multiple of "
+		    "real time from 0.001 to 1000000, got '%s'", v);
+	else
+		*out = d;
+}
+
+/* Keys of r->group that are not in known are mistakes. */
+static void unknown_keys(struct reader *r, const char *const *known)
+{
+	gchar **keys = g_key_file_get_keys(r->kf, r->group, NULL, NULL);
+	for (gchar **k = keys; k && *k && !r->failed; k++)
+		if (!g_strv_contains(known, *k))
+			bad(r, *k, "unknown key");
+	g_strfreev(keys);
+}
+
+/* Read the shared key from a private file: its first line. */
+static void read_key_file(struct reader *r, const char *path,
+			  struct ship_cfg *c)
+{
+	struct stat sb;
+	char buf[1100];
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+
+	if (fd < 0 || fstat(fd, &sb) != 0) {
+		bad(r, "key_file", "%s: %s", path, g_strerror(errno));
+	} else if (!S_ISREG(sb.st_mode) || sb.st_size > 1024 + 2) {
+		bad(r, "key_file", "%s: not a key file (a regular file of at "
+		    "most 1 KiB)", path);
+	} else if (sb.st_mode & 077) {
+		/* Fail closed: a key others can read is no secret. */
+		bad(r, "key_file", "%s: group or others can access it (mode "
+		    "%04o): chmod 600 it", path,
+		    (unsigned)(sb.st_mode & 07777));
+	} else {
+		ssize_t n = read(fd, buf, sizeof buf - 1);
+		if (n < 0) {
+			bad(r, "key_file", "%s: %s", path, g_strerror(errno));
+		} else {
+			buf[n] = '\0';
+			buf[strcspn(buf, "\n")] = '\0';
+			if (!ship_key_from_text(buf, &c->key, &c->keylen))
+				bad(r, "key_file", "%s: the key must be %d to "
+				    "1024 bytes (make one with 'openssl rand "
+				    "-hex 32')", path, WIRE_KEY_MIN);
+		}
+		explicit_bzero(buf, sizeof buf);
+	}
+	if (fd >= 0)
+		close(fd);
+}
+
+/*
+ * [collector]: where to send summaries.  Without an address the sensor
+ * ships nothing (an empty group, as in the sample file, is fine).
+ */
+static void parse_collector(struct settings *st, struct reader *sr)
+{
+	struct reader r = *sr;
+	struct ship_cfg *c = &st->ship;
+	g_autofree char *key = NULL, *key_file = NULL;
+	uint64_t u;
+
+	r.group = "collector";
+	if (!g_key_file_has_group(r.kf, "collector"))
+		return;
+	static const char *const known[] = {
+		"address", "port", "name", "key", "key_file", "tls", "ca_file",
+		"tls_cert_file", "tls_key_file", "tls_server_name",
+		"drain_timeout", NULL
+	};
+	unknown_keys(&r, known);
+	get_str(&r, "address", &c->address);
+	u = c->port;
+	get_uint(&r, "port", 1, 65535, &u);
+	c->port = (uint16_t)u;
+	get_str(&r, "name", &c->name);
+	get_bool(&r, "tls", &c->tls);
+	get_str(&r, "ca_file", &c->ca_file);
+	get_str(&r, "tls_cert_file", &c->cert_file);
+	get_str(&r, "tls_key_file", &c->cert_key_file);
+	get_str(&r, "tls_server_name", &c->server_name);
+	g_autofree char *drain = get(&r, "drain_timeout");
+	if (drain && !parse_duration_ns(drain, &c->drain_ns))
+		bad(&r, "drain_timeout", "expected a duration like 5s or 0, "
+		    "got '%s'", drain);
+	key = get(&r, "key");
+	key_file = get(&r, "key_file");
+	if (r.failed)
+		goto out;
+	if (!c->address) {
+		gsize n = 0;
+		g_strfreev(g_key_file_get_keys(r.kf, "collector", &n, NULL));
+		if (n)
+			bad(&r, "address", "[collector] has settings but no "
+			    "address: set one, or comment them out");
+		goto out;
+	}
+	if (!c->name) {
+		/* The host name, when it is a valid sensor name. */
+		c->name = g_strdup(g_get_host_name());
+		if (!wire_name_valid(c->name)) {
+			bad(&r, "name", "not set, and the host name '%s' is not "
+			    "a sensor name (1-64 of A-Z a-z 0-9 . _ -)",
+			    c->name);
+			goto out;
+		}
+	} else if (!wire_name_valid(c->name)) {
+		bad(&r, "name", "'%s' is not a sensor name (1-64 of A-Z a-z "
+		    "0-9 . _ -)", c->name);
+		goto out;
+	}
+	if (key && key_file) {
+		bad(&r, "key", "give key or key_file, not both");
+	} else if (key_file) {
+		read_key_file(&r, key_file, c);
+	} else if (key) {
+		struct stat sb;
+		if (r.path && stat(r.path, &sb) == 0 && (sb.st_mode & 077))
+			bad(&r, "key", "%s can be read by group or others: "
+			    "move the key to a key_file of mode 600, or chmod "
+			    "600 the configuration", r.path);
+		else if (!ship_key_from_text(key, &c->key, &c->keylen))
+			bad(&r, "key", "must be %d to 1024 bytes (make one with "
+			    "'openssl rand -hex 32')", WIRE_KEY_MIN);
+		explicit_bzero(key, strlen(key));
+	} else {
+		bad(&r, "key_file", "needed (or key): the shared key the "
+		    "collector holds for sensor '%s'", c->name);
+	}
+	if (!r.failed && !c->tls) {
+		const char *tls_only = c->ca_file ? "ca_file"
+				       : c->cert_file ? "tls_cert_file"
+				       : c->cert_key_file ? "tls_key_file"
+				       : c->server_name ? "tls_server_name"
+				       : NULL;
+		if (tls_only)
+			bad(&r, tls_only, "only with tls = true (set it, or "
+			    "remove this)");
+	}
+	if (!r.failed && c->cert_key_file && !c->cert_file)
+		bad(&r, "tls_key_file", "needs tls_cert_file");
+out:
+	sr->failed = r.failed;
+}
+
 int settings_parse(struct settings *st, GKeyFile *kf, const char *origin,
 		   GError **err)
 {
-	struct reader r = { kf, origin, NULL, err, false };
+	struct reader r = { kf, origin, NULL, err, false, "sensor" };
 	uint64_t u;
 
 	if (origin && g_file_test(origin, G_FILE_TEST_IS_REGULAR))
@@ -428,6 +600,12 @@ int settings_parse(struct settings *st, GKeyFile *kf, const char *origin,
 	u = (uint64_t)st->verbose;
 	get_uint(&r, "verbose", 0, 9, &u);
 	st->verbose = (int)u;
+	get_str(&r, "spool_dir", &st->spool_dir);
+	get_uint(&r, "spool_max", 1024, UINT64_MAX >> 1, &st->spool_max);
+	get_speed(&r, "replay_speed", &st->replay_speed);
+	if (!r.failed && st->replay_speed > 0 && st->interface)
+		bad(&r, "replay_speed", "only for a capture file (-r), not "
+		    "live capture");
 
 	if (!r.failed) {
 		/* Keys we do not know are mistakes, not extensions. */
@@ -442,13 +620,12 @@ int settings_parse(struct settings *st, GKeyFile *kf, const char *origin,
 			"summaries", "summary_file", "interval", "grace",
 			"max_summary_rows", "max_exact_clients",
 			"foreground", "pidfile", "user", "group", "keep_root",
+			"spool_dir", "spool_max", "replay_speed",
 			NULL
 		};
-		gchar **keys = g_key_file_get_keys(kf, "sensor", NULL, NULL);
-		for (gchar **k = keys; k && *k && !r.failed; k++)
-			if (!g_strv_contains(known, *k))
-				bad(&r, *k, "unknown key");
-		g_strfreev(keys);
+		unknown_keys(&r, known);
 	}
+	if (!r.failed)
+		parse_collector(st, &r);
 	return r.failed ? -1 : 0;
 }

@@ -16,6 +16,7 @@
 
 #include "capture.h"
 #include "sensor.h"
+#include "shipper.h"
 #include "summary.h"
 #include "txn_output.h"
 
@@ -39,6 +40,13 @@ struct settings {
 	char *pidfile;		/* NULL: none in the foreground */
 	char *user, *group;	/* drop to these after opening the capture */
 	bool keep_root;
+	/* reading a file: packets paced at this multiple of real time;
+	 * 0: as fast as possible */
+	double replay_speed;
+	/* shipping to the collector ([collector]; address NULL: none) */
+	struct ship_cfg ship;
+	char *spool_dir;	/* batches not yet acknowledged */
+	uint64_t spool_max;	/* bytes (1 GiB) */
 };
 
 /* Fill the defaults (paths depend on running from the build tree). */
@@ -46,9 +54,10 @@ void settings_default(struct settings *st);
 void settings_clear(struct settings *st);
 
 /*
- * Read [sensor] and check every value.  origin names the source in
- * messages ("FILE" or "command line"); errors look like
- * "FILE:LINE: [sensor] max_flows: expected a number, got 'x'".
+ * Read [sensor] and [collector] and check every value.  origin names the
+ * source in messages ("FILE" or "command line"); errors look like
+ * "FILE:LINE: [sensor] max_flows: expected a number, got 'x'".  A
+ * [collector] key_file is read here (before privileges are dropped).
  */
 int settings_parse(struct settings *st, GKeyFile *kf, const char *origin,
 		   GError **err);
