@@ -5,8 +5,9 @@
 # Build and test dependencies, as Debian 12 package names.
 ARTMON_BUILD_PKGS="build-essential autoconf automake libtool pkg-config
   libpcap-dev libglib2.0-dev libpcre2-dev libpq-dev python3"
-# Only the tests need these.
-ARTMON_TEST_PKGS="postgresql tcpdump iproute2 openssl"
+# Only the tests need these (glib-networking: GIO's TLS backend, which
+# the collector's TLS needs at run time too).
+ARTMON_TEST_PKGS="postgresql tcpdump iproute2 openssl glib-networking"
 
 say() { printf '==> %s\n' "$*"; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
