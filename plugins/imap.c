@@ -141,7 +141,13 @@ enum mode {
 	M_CONT,		/* C2S: a continuation line (SASL data, DONE) */
 	M_WAIT,		/* C2S: a {n} literal waits for the server's "+" */
 	M_LIT,		/* a literal: left[] bytes to count */
-	M_LONG,		/* the rest of a line over IMAP_LINE_MAX */
+	M_LONG,		/* the rest of a line over IMAP_LINE_MAX: the
+			 * server's, or a client command line's */
+	M_LONG_CONT,	/* C2S: ... of a continuation line */
+	M_LONG_JUNK,	/* C2S: ... of a line that is nothing; then
+			 * M_RESYNC */
+	M_LONG_BAD,	/* C2S: ... of a first line without a tag; then
+			 * M_IDLE */
 	M_RESYNC,	/* C2S: framing lost; waiting for a command line */
 	M_DEAD		/* nothing more to read */
 };
@@ -167,7 +173,7 @@ enum kind {
 #define R_LOST		0x08	/* waiting across a server gap: may have
 				 * been answered in the lost bytes */
 
-/* S2C lkind: what the current response line is (low bits) ... */
+/* imap_flow.line: what the server's current line is (low bits) ... */
 enum line_kind {
 	L_NONE,		/* not decided yet (or between lines) */
 	L_UNTAGGED,	/* "* ...": data, or the greeting */
@@ -218,30 +224,30 @@ struct imap_cmd {
  * others.  cur[C2S] is the command the client is on: the one it is
  * sending, or the last one it sent (a "+" is for it).  cur[S2C] is the
  * command the current response line (and its literals) is credited to;
- * lkind[S2C] says what that line is.
+ * line says what that line is.  72 bytes, as HTTP's: with malloc's
+ * 16-byte granularity, one byte more would cost 16 per flow.
  */
 struct imap_flow {
 	artmon_flow *flow;
 	struct imap_cmd *cmds;	/* NULL while none is pending */
 	struct linetok lt[2];	/* [C2S], [S2C] */
 	uint64_t left[2];	/* M_LIT: bytes still to count; M_WAIT: the
-				 * literal's size; M_LONG: the tail
+				 * literal's size; M_LONG*: the tail
 				 * scanner's number */
-	uint8_t ncmds;
-	uint8_t next_id;
 	uint8_t mode[2];	/* enum mode */
 	uint8_t cur[2];		/* command ids; 0: none */
-	uint8_t lkind[2];	/* C2S, in M_LONG: the mode the line began
-				 * in; S2C: LK(line_kind, word) */
-	uint8_t tail[2];	/* M_LONG: enum tail_state */
-	uint8_t flags;		/* F_* */
+	uint8_t tail[2];	/* M_LONG*: enum tail_state */
+	uint8_t line;		/* LK(line_kind, word) */
+	uint8_t ncmds : 6;	/* commands pending */
+	uint8_t flags : 2;	/* F_* */
 };
 
-_Static_assert(sizeof(void *) != 8 || sizeof(struct imap_flow) <= 80,
-	       "struct imap_flow grew past 80 bytes");
+_Static_assert(sizeof(void *) != 8 || sizeof(struct imap_flow) <= 72,
+	       "struct imap_flow grew past 72 bytes");
 _Static_assert(sizeof(void *) != 8 || sizeof(struct imap_cmd) <= 24,
 	       "struct imap_cmd grew past 24 bytes");
-_Static_assert(IMAP_MAX_PENDING < UINT8_MAX, "ncmds and ids are 8 bits");
+_Static_assert(IMAP_MAX_PENDING < 64, "ncmds is 6 bits");
+_Static_assert(F_BYE < 4 && F_LOST < 4, "flags are 2 bits");
 _Static_assert(IMAP_LINE_MAX <= LT_MAX_LIMIT, "linetok's limit");
 _Static_assert(IMAP_HEAD_MAX <= IMAP_LINE_MAX, "a head is within a line");
 
@@ -568,20 +574,23 @@ static void close_cmd(struct imap_flow *st, int i, const char *status,
 	}
 }
 
-/* A fresh id: not 0, not in use (the loop ends: at most
- * IMAP_MAX_PENDING of the 255 are taken). */
-static uint8_t new_id(struct imap_flow *st)
+/* A fresh id: the smallest not in use (at most IMAP_MAX_PENDING are).
+ * Reusing one is safe: close_cmd() forgets every reference to it. */
+static uint8_t new_id(const struct imap_flow *st)
 {
-	do {
-		st->next_id = (uint8_t)(st->next_id + 1);
-	} while (st->next_id == 0 || find_id(st, st->next_id) >= 0);
-	return st->next_id;
+	uint8_t id = 1;
+
+	while (find_id(st, id) >= 0)
+		id++;
+	return id;
 }
 
 /*
  * Open a transaction for a new command (or the greeting, with its start
- * time); NULL if there is no memory for the table.  The table doubles
- * when its size reaches a power of two, so its capacity needs no field.
+ * time); NULL if there is no memory for the table.  The table holds one
+ * command at first (most connections never have two in flight) and
+ * doubles when its size reaches a power of two, so its capacity needs no
+ * field.
  */
 static struct imap_cmd *open_cmd(struct imap_flow *st, enum kind kind,
 				 int64_t start_ns)
@@ -593,8 +602,8 @@ static struct imap_cmd *open_cmd(struct imap_flow *st, enum kind kind,
 		close_cmd(st, 0, NULL, true, 0);
 		n = st->ncmds;
 	}
-	if (n == 0 || (n >= 2 && (n & (n - 1)) == 0)) {
-		size_t cap = n ? 2 * (size_t)n : 2;
+	if ((n & (n - 1)) == 0) {
+		size_t cap = n ? 2 * (size_t)n : 1;
 		struct imap_cmd *nc = realloc(st->cmds, cap * sizeof *nc);
 		if (!nc) {
 			host->warn("imap: out of memory for a command; "
@@ -771,9 +780,10 @@ static void reset_dir(struct imap_flow *st, enum artmon_dir dir,
 {
 	st->mode[dir] = (uint8_t)mode;
 	st->left[dir] = 0;
-	st->lkind[dir] = 0;
 	st->tail[dir] = T_NONE;
 	st->cur[dir] = 0;
+	if (dir == S2C)
+		st->line = L_NONE;
 	lt_reset(&st->lt[dir]);
 }
 
@@ -977,7 +987,7 @@ static void continuation(struct imap_flow *st)
 
 /*
  * Decide what the response line starting with s[0, n) is and which
- * command it is credited to (lkind, cur[S2C]); complete: the line is
+ * command it is credited to (line, cur[S2C]); complete: the line is
  * whole (or a long line's head).  False if n bytes cannot tell yet (a
  * tag without its space).
  */
@@ -1016,7 +1026,7 @@ static bool classify(struct imap_flow *st, const uint8_t *s, size_t n,
 			id = i < 0 ? 0 : st->cmds[i].id;
 		}
 	}
-	st->lkind[S2C] = LK(kind, W_NONE);
+	st->line = LK(kind, W_NONE);
 	st->cur[S2C] = id;
 	return true;
 }
@@ -1028,7 +1038,7 @@ static bool classify(struct imap_flow *st, const uint8_t *s, size_t n,
  */
 static void server_line_end(struct imap_flow *st, enum lit lit, uint64_t size)
 {
-	uint8_t lk = st->lkind[S2C];
+	uint8_t lk = st->line;
 	uint8_t kind = LK_KIND(lk), id = st->cur[S2C];
 	enum word w = (enum word)LK_WORD(lk);
 	bool lenient = (st->flags & F_LOST) != 0;
@@ -1039,7 +1049,7 @@ static void server_line_end(struct imap_flow *st, enum lit lit, uint64_t size)
 		lt_reset(&st->lt[S2C]);
 		return;
 	}
-	st->lkind[S2C] = L_NONE;
+	st->line = L_NONE;
 	st->cur[S2C] = 0;
 	st->mode[S2C] = M_IDLE;
 	if (kind == L_GREETING) {
@@ -1085,12 +1095,12 @@ static void server_line(struct imap_flow *st, struct pass *p,
 	enum lit lit;
 
 	if (st->mode[S2C] == M_IDLE) {
-		if (LK_KIND(st->lkind[S2C]) == L_NONE) {
+		if (LK_KIND(st->line) == L_NONE) {
 			classify(st, l->ptr, l->len, true);
 			extra = l->carried;	/* none of it credited yet */
 		}
-		uint8_t kind = LK_KIND(st->lkind[S2C]);
-		st->lkind[S2C] = LK(kind, line_word(kind, l->ptr, l->len));
+		uint8_t kind = LK_KIND(st->line);
+		st->line = LK(kind, line_word(kind, l->ptr, l->len));
 	}
 	credit_response(st, p, extra);
 	lit = line_literal(l->ptr, l->len, &size);
@@ -1128,7 +1138,7 @@ static void lose(struct imap_flow *st, enum artmon_dir dir)
  * The line starting at p->off is longer than IMAP_LINE_MAX: held bytes of
  * it from earlier calls at hp (the tokenizer's), then n more in this call
  * before its LF (if any) at s.  Read its head, start the tail scanner on
- * the held bytes, and let M_LONG stream the rest.
+ * the held bytes, and let an M_LONG mode stream the rest.
  */
 static void long_line(struct imap_flow *st, enum artmon_dir dir,
 		      struct pass *p, const uint8_t *hp, size_t held,
@@ -1146,29 +1156,57 @@ static void long_line(struct imap_flow *st, enum artmon_dir dir,
 	st->left[dir] = 0;
 	tail_feed(&st->tail[dir], &st->left[dir], hp, held);
 
+	lt_reset(&st->lt[dir]);	/* hp is not used after this */
 	if (dir == C2S) {
-		uint8_t from = st->mode[C2S];
-		if (from == M_LINE && !client_first_line(st, head, hn)) {
-			from = M_IDLE;		/* skip it, then go on */
-		} else if (from == M_RESYNC &&
-			   client_resync_line(st, p, head, hn, p->off)) {
-			credit_request(st, p, held);
-			from = M_LINE;
+		uint8_t mode = st->mode[C2S], next = M_LONG;
+		if (mode == M_CONT) {
+			next = M_LONG_CONT;
+		} else if (mode == M_LINE) {
+			if (!client_first_line(st, head, hn))
+				next = M_LONG_BAD;
+		} else if (mode == M_RESYNC) {
+			next = M_LONG_JUNK;
+			if (client_resync_line(st, p, head, hn, p->off)) {
+				credit_request(st, p, held);
+				next = M_LONG;
+			}
 		}
-		st->lkind[C2S] = from;
-	} else if (st->mode[S2C] == M_IDLE) {
-		if (LK_KIND(st->lkind[S2C]) == L_NONE) {
+		st->mode[C2S] = next;
+		return;
+	}
+	if (st->mode[S2C] == M_IDLE) {
+		if (LK_KIND(st->line) == L_NONE) {
 			classify(st, head, hn, true);
 			credit_response_n(st, held);
 		}
-		uint8_t kind = LK_KIND(st->lkind[S2C]);
-		st->lkind[S2C] = LK(kind, line_word(kind, head, hn));
+		uint8_t kind = LK_KIND(st->line);
+		st->line = LK(kind, line_word(kind, head, hn));
 	}
-	lt_reset(&st->lt[dir]);
-	st->mode[dir] = M_LONG;
+	st->mode[S2C] = M_LONG;
 }
 
-/* M_LONG: stream the rest of a long line; true if it ended. */
+static bool is_long(uint8_t mode)
+{
+	return mode >= M_LONG && mode <= M_LONG_BAD;
+}
+
+/* The mode a client line streamed in mode began in, for
+ * client_line_end(). */
+static enum mode long_from(uint8_t mode)
+{
+	switch (mode) {
+	case M_LONG_CONT:
+		return M_CONT;
+	case M_LONG_JUNK:
+		return M_RESYNC;
+	case M_LONG_BAD:
+		return M_IDLE;
+	default:
+		return M_LINE;
+	}
+}
+
+/* M_LONG*: stream the rest of a long line; true if it ended. */
 static bool long_rest(struct imap_flow *st, enum artmon_dir dir,
 		      struct pass *p)
 {
@@ -1188,9 +1226,8 @@ static bool long_rest(struct imap_flow *st, enum artmon_dir dir,
 	st->tail[dir] = T_NONE;
 	st->left[dir] = 0;
 	if (dir == C2S) {
-		client_line_end(st, p, (enum mode)st->lkind[C2S], lit, size, 0,
+		client_line_end(st, p, long_from(st->mode[C2S]), lit, size, 0,
 				false);
-		st->lkind[C2S] = 0;
 	} else {
 		credit_response(st, p, 0);
 		server_line_end(st, lit, size);
@@ -1209,13 +1246,12 @@ static void end_of_call(struct imap_flow *st, enum artmon_dir dir,
 		return;
 	if (dir == C2S) {
 		if (mode == M_IDLE || mode == M_RESYNC ||
-		    (mode == M_LONG && (st->lkind[C2S] == M_IDLE ||
-					st->lkind[C2S] == M_RESYNC)))
+		    mode == M_LONG_JUNK || mode == M_LONG_BAD)
 			return;
 		credit_request(st, p, 0);
 		return;
 	}
-	if (mode == M_IDLE && LK_KIND(st->lkind[S2C]) == L_NONE) {
+	if (mode == M_IDLE && LK_KIND(st->line) == L_NONE) {
 		/* A line cut by the packet boundary: credit its start now
 		 * if it shows whose it is, so the response starts at the
 		 * packet that carried its first byte; else the packet that
@@ -1274,7 +1310,7 @@ static void stream(struct imap_flow *st, enum artmon_dir dir, struct pass *p)
 				st->mode[dir] = M_MORE;
 			continue;
 		}
-		if (mode == M_LONG) {
+		if (is_long(mode)) {
 			long_rest(st, dir, p);
 			continue;
 		}
