@@ -615,7 +615,7 @@ GBytes *wire_batch_encode(const struct summary_batch *b,
 
 	/* Most rows are a few hundred bytes; start there, grow as needed. */
 	GByteArray *a = g_byte_array_sized_new(BATCH_HEADER_LEN +
-					       (guint)b->nrows * 640 + 1024);
+					       (guint)b->nrows * 1024 + 1024);
 	ba_bytes(a, id, WIRE_BATCH_ID_LEN);
 	ba_be64(a, (uint64_t)b->interval_start);
 	ba_be32(a, b->interval_secs);

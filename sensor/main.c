@@ -42,6 +42,7 @@
 #include "txn_output.h"
 
 static volatile sig_atomic_t stop_requested;
+static volatile sig_atomic_t stop_signals;	/* SIGINT/SIGTERM received */
 static volatile sig_atomic_t counters_requested;
 static volatile sig_atomic_t reload_requested;
 static pcap_t *running_pcap;
@@ -50,6 +51,7 @@ static void on_stop_signal(int sig)
 {
 	(void)sig;
 	stop_requested = 1;
+	stop_signals++;
 	if (running_pcap)
 		pcap_breakloop(running_pcap);
 }
@@ -550,6 +552,9 @@ int main(int argc, char **argv)
 		}
 	}
 	running_pcap = NULL;
+	/* Signals from here on (a second one, if one stopped the capture)
+	 * cut the delivery of the spool short. */
+	sig_atomic_t signals_at_end = stop_signals;
 	capture_update_stats(&cap, s);
 	/* Nothing measured is dropped: every open flow and interval goes
 	 * out before we exit. */
@@ -561,9 +566,8 @@ int main(int argc, char **argv)
 	output = NULL;
 	fflush(stdout);
 	if (shipper) {
-		/* A signal from now on cuts the delivery short. */
-		stop_requested = 0;
-		shipper_finish(shipper, st.ship.drain_ns, &stop_requested);
+		shipper_finish(shipper, stop_signals != signals_at_end ? 0
+				       : st.ship.drain_ns, &stop_signals);
 	}
 	sensor_print_counters(s, stderr);
 	if (shipper)

@@ -974,19 +974,25 @@ void shipper_start(struct shipper *sh)
 }
 
 void shipper_finish(struct shipper *sh, int64_t drain_ns,
-		    volatile sig_atomic_t *abort)
+		    volatile sig_atomic_t *signals)
 {
 	if (!sh || !sh->thread)
 		return;
+	sig_atomic_t seen = signals ? *signals : 0;
 	int64_t deadline = g_get_monotonic_time() + drain_ns / 1000;
+	uint64_t held = spool_count(sh->sp);
+	if (held && drain_ns > 0)
+		log_info("delivering %" G_GUINT64_FORMAT " batches to the "
+			 "collector (for at most %.1f s; a signal stops it)",
+			 held, (double)drain_ns / 1e9);
 	g_mutex_lock(&sh->lock);
 	sh->draining = true;
 	g_mutex_unlock(&sh->lock);
 	on_spooled(sh);		/* wake it to notice */
 	g_mutex_lock(&sh->lock);
 	while (!sh->exited && g_get_monotonic_time() < deadline &&
-	       !(abort && *abort)) {
-		/* Short waits: a signal sets *abort without a broadcast. */
+	       !(signals && *signals != seen)) {
+		/* Short waits: a signal changes *signals, no broadcast. */
 		int64_t until = MIN(deadline, g_get_monotonic_time() +
 					      SEC / 5);
 		g_cond_wait_until(&sh->cond, &sh->lock, until);

@@ -86,11 +86,11 @@ void shipper_start(struct shipper *sh);
 
 /*
  * Deliver what the spool holds for at most drain_ns (returning as soon
- * as it is empty, or when *abort becomes non-zero), then stop the
- * thread.  What is left stays in the spool for the next run.
+ * as it is empty, or when *signals changes: a signal counter), then stop
+ * the thread.  What is left stays in the spool for the next run.
  */
 void shipper_finish(struct shipper *sh, int64_t drain_ns,
-		    volatile sig_atomic_t *abort);
+		    volatile sig_atomic_t *signals);
 void shipper_free(struct shipper *sh);
 
 /* Counters: batches spooled, sent, acknowledged, retried, ... */

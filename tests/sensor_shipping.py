@@ -19,7 +19,10 @@ the collector's half of docs/wire-protocol.md, and checks:
     delivers everything;
  7. damaged spool files are moved to corrupt/, never sent, never a crash;
  8. with TLS, the sensor delivers to a collector whose certificate its CA
-    file vouches for, and refuses one it does not (needs openssl).
+    file vouches for, and refuses one it does not (needs openssl);
+ 9. SIGTERM with the collector unreachable: every transaction measured is
+    in the spool and the sensor exits; a signal during the end-of-run
+    delivery cuts it short.
 
 Everything runs on 127.0.0.1 with ports the kernel picks; every wait is
 bounded.  Prints TAP.  Needs ARTMON_BUILDDIR (set by make check).
@@ -27,11 +30,13 @@ bounded.  Prints TAP.  Needs ARTMON_BUILDDIR (set by make check).
 import glob
 import os
 import shutil
+import signal
 import socket
 import struct
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -401,6 +406,75 @@ def test_damaged_spool_files_set_aside(root):
        "damaged" in r.stderr, "and they are counted and logged", r.stderr)
 
 
+def poll_until(pred, timeout):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if pred():
+            return True
+        time.sleep(0.05)
+    return pred()
+
+
+def finish(p, timeout=60):
+    try:
+        out, err = p.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        out, err = p.communicate()
+        err += "\n(killed: did not exit within %d s)" % timeout
+    return err
+
+
+def test_sigterm_spools_everything_and_exits(root):
+    env = Env(root, "sigterm")
+    nowhere = unused_port()
+    p = env.run(nowhere, drain="2s", background=True,
+                extra=["--replay-speed", "2"])
+    poll_until(lambda: len(env.spool_files()) >= 3, timeout=60)
+    p.send_signal(signal.SIGTERM)
+    err = finish(p)
+    spooled = [decode_batch(read_spool_file(f)) for f in env.spool_files()]
+    measured = None
+    for line in err.splitlines():
+        if line.startswith("transactions dns: "):
+            measured = int(line.split()[2])
+    in_spool = sum(r["transactions"] for b in spooled for r in b["rows"])
+    ok(p.returncode == 0 and measured and in_spool == measured and
+       measured < 30,
+       "SIGTERM mid-capture: every transaction measured is in the spool",
+       "measured %s, in the spool %d\n%s" % (measured, in_spool, err))
+
+    # A collector that never answers, and 10 minutes to deliver: once
+    # the sensor says it is delivering, one signal must end it.
+    silent = FakeCollector(NAME, KEY, mode="silent").start()
+    p = env.run(silent.port, pcap=env.empty, drain="600s", background=True)
+    lines = []
+    draining = threading.Event()
+
+    def read_stderr():
+        for line in p.stderr:
+            lines.append(line)
+            if "delivering" in line:
+                draining.set()
+    reader = threading.Thread(target=read_stderr, daemon=True)
+    reader.start()
+    sent = draining.wait(60)
+    p.send_signal(signal.SIGTERM)
+    try:
+        p.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.wait()
+        lines.append("(killed: did not exit within 60 s)")
+    reader.join(10)
+    err = "".join(lines)
+    silent.stop()
+    ok(sent and p.returncode == 0 and
+       len(env.spool_files()) == len(spooled),
+       "a signal cuts the end-of-run delivery short; the spool keeps all",
+       err)
+
+
 def make_cert(d, name):
     key, crt = os.path.join(d, name + ".key"), os.path.join(d, name + ".crt")
     subprocess.run(["openssl", "req", "-x509", "-newkey", "ec",
@@ -455,7 +529,8 @@ def main():
              test_full_spool_drops_oldest,
              test_collector_without_our_key_gets_nothing,
              test_reconnects_after_collector_restart,
-             test_damaged_spool_files_set_aside, test_tls]
+             test_damaged_spool_files_set_aside, test_tls,
+             test_sigterm_spools_everything_and_exits]
     global n
     root = tempfile.mkdtemp(prefix="artmon-shipping-")
     try:
