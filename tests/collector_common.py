@@ -3,7 +3,7 @@
 TAP output, the real collector and sensor as subprocesses, the sensor's
 `-S csv` summaries merged by key (late batches and restarts), and the
 same rows read back from PostgreSQL (artmon.level1 / artmon.health).
-Used by collector_e2e.py and collector_faults.py, which run under
+Used by collector_corpus_e2e.py and collector_fault_replay.py, run by
 collector_*.sh wrappers that start a throwaway PostgreSQL (tests/pg.sh)
 and export PG* and PG_TMP.
 """

@@ -1,5 +1,5 @@
 #!/bin/sh
-# collector_e2e.sh: runs tests/collector_e2e.py (real sensor -> real
+# collector_e2e.sh: runs tests/collector_corpus_e2e.py (real sensor -> real
 # collector -> PostgreSQL, compared with the sensor's own CSV) with a
 # throwaway PostgreSQL and the schema applied.
 set -u
@@ -13,4 +13,4 @@ printf '[collector]\n' >"$PG_TMP/init.conf"
 "$B/collector/artmon-collector" -c "$PG_TMP/init.conf" --init-db >"$PG_TMP/init.log" 2>&1 ||
   { echo "1..1"; echo "not ok 1 - --init-db"; sed 's/^/# /' "$PG_TMP/init.log"; exit 1; }
 export PG_TMP
-python3 "$S/tests/collector_e2e.py"
+python3 "$S/tests/collector_corpus_e2e.py"

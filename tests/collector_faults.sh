@@ -1,5 +1,5 @@
 #!/bin/sh
-# collector_faults.sh: runs tests/collector_faults.py (collector, sensor
+# collector_faults.sh: runs tests/collector_fault_replay.py (collector, sensor
 # and PostgreSQL killed and restarted during a replay) with a
 # throwaway PostgreSQL and the schema applied.
 set -u
@@ -13,4 +13,4 @@ printf '[collector]\n' >"$PG_TMP/init.conf"
 "$B/collector/artmon-collector" -c "$PG_TMP/init.conf" --init-db >"$PG_TMP/init.log" 2>&1 ||
   { echo "1..1"; echo "not ok 1 - --init-db"; sed 's/^/# /' "$PG_TMP/init.log"; exit 1; }
 export PG_TMP PG_BIN PG_RUN_USER
-python3 "$S/tests/collector_faults.py"
+python3 "$S/tests/collector_fault_replay.py"

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""collector_e2e.py: the real sensor -> the real collector -> PostgreSQL.
+"""collector_corpus_e2e.py: the real sensor -> the real collector -> PostgreSQL.
 
 For each corpus capture the sensor replays it once with its own
 `--summaries csv` output and once shipping to the collector (its own

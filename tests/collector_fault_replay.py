@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""collector_faults.py: nothing lost, nothing doubled, whatever breaks.
+"""collector_fault_replay.py: nothing lost, nothing doubled, whatever breaks.
 
 A benchmark capture (make-bench-pcap.py from the corpus' mixed.pcap:
 300000 packets over 25 minutes) is replayed by the real sensor at 25x

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""collector_security.py: hostile and broken peers against artmon-collector.
+"""collector_hostile_peers.py: hostile and broken peers against artmon-collector.
 
 Run by collector_security.sh (a throwaway PostgreSQL with the schema,
 PG* exported, PG_TMP for files).  Starts the real collector (short
