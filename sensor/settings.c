@@ -436,7 +436,7 @@ static void parse_collector(struct settings *st, struct reader *sr)
 	static const char *const known[] = {
 		"address", "port", "name", "key", "key_file", "tls", "ca_file",
 		"tls_cert_file", "tls_key_file", "tls_server_name",
-		"drain_timeout", NULL
+		"drain_timeout", "heartbeat", "dead_timeout", NULL
 	};
 	unknown_keys(&r, known);
 	get_str(&r, "address", &c->address);
@@ -453,6 +453,10 @@ static void parse_collector(struct settings *st, struct reader *sr)
 	if (drain && !parse_duration_ns(drain, &c->drain_ns))
 		bad(&r, "drain_timeout", "expected a duration like 5s or 0, "
 		    "got '%s'", drain);
+	get_duration(&r, "heartbeat", &c->heartbeat_ns);
+	get_duration(&r, "dead_timeout", &c->dead_ns);
+	if (!r.failed && c->heartbeat_ns >= c->dead_ns)
+		bad(&r, "heartbeat", "must be shorter than dead_timeout");
 	key = get(&r, "key");
 	key_file = get(&r, "key_file");
 	if (r.failed)

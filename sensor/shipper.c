@@ -15,7 +15,7 @@
  * eventfd the spool pokes when a batch is added, and the cancellable's fd.
  * Reads are non-blocking and drain the stream every time, so bytes TLS
  * has already decrypted are never left waiting for the socket to become
- * readable again.  Writes block (at most WIRE_DEAD_SECS, or until
+ * readable again.  Writes block (at most dead_timeout, or until
  * cancelled): ACKs are small, so the collector can always make progress
  * while we write.
  *
@@ -93,6 +93,8 @@ void ship_cfg_default(struct ship_cfg *c)
 	memset(c, 0, sizeof *c);
 	c->port = WIRE_PORT;
 	c->drain_ns = 5 * (int64_t)1000000000;
+	c->heartbeat_ns = WIRE_HEARTBEAT_SECS * (int64_t)1000000000;
+	c->dead_ns = WIRE_DEAD_SECS * (int64_t)1000000000;
 }
 
 void ship_cfg_clear(struct ship_cfg *c)
@@ -553,7 +555,8 @@ static struct conn *ship_connect(struct shipper *sh, GError **err)
 	c->rx = g_byte_array_new();
 	c->last_rx = c->last_tx = g_get_monotonic_time();
 	/* From now on only writes block, for at most this long. */
-	g_socket_set_timeout(c->sock, WIRE_DEAD_SECS);
+	g_socket_set_timeout(c->sock,
+			     (guint)MAX(1, sh->cfg.dead_ns / 1000000000));
 	return c;
 fail:
 	conn_free(c, false);
@@ -572,6 +575,7 @@ struct session {
 	int64_t hold_until;		/* after a RETRY: send nothing before */
 	double retry_backoff;		/* seconds */
 	char *why;			/* why it ended */
+	bool stopping;			/* it ended because we stop */
 };
 
 static struct inflight *find(struct session *s, const uint8_t *id)
@@ -716,7 +720,6 @@ static int receive(struct session *s)
 			return end(s, 0, g_strdup("the collector closed the "
 						  "connection"));
 		g_byte_array_append(c->rx, buf, (guint)r);
-		c->last_rx = g_get_monotonic_time();
 		/* Whole frames out of rx.  It holds less than one frame
 		 * plus one read: SHIP_RECV_MAX bounds a frame. */
 		while (c->rx->len >= WIRE_HEADER_LEN) {
@@ -741,6 +744,9 @@ static int receive(struct session *s)
 				g_error_free(err);
 				return end(s, WIRE_E_MAC, why);
 			}
+			/* Alive means whole, authentic frames: bytes that
+			 * trickle in without ever making one do not count. */
+			c->last_rx = g_get_monotonic_time();
 			if (dispatch(s, t, pl, plen) != 0)
 				return -1;
 			g_byte_array_remove_range(c->rx, 0, flen);
@@ -819,6 +825,7 @@ static void run_session(struct shipper *sh, struct conn *c)
 
 	for (;;) {
 		if (g_cancellable_is_cancelled(sh->cancel)) {
+			s.stopping = true;
 			end(&s, WIRE_E_SHUTDOWN, g_strdup("the sensor is "
 							  "stopping"));
 			break;
@@ -827,25 +834,26 @@ static void run_session(struct shipper *sh, struct conn *c)
 			break;
 		/* Stopping, and the spool is delivered: done. */
 		if (draining(sh) && s.nfl == 0 && spool_count(sh->sp) == 0) {
+			s.stopping = true;
 			end(&s, WIRE_E_SHUTDOWN, g_strdup("the sensor is "
 							  "stopping"));
 			break;
 		}
 		int64_t now = g_get_monotonic_time();
-		if (now - c->last_tx >= WIRE_HEARTBEAT_SECS * SEC &&
+		int64_t hb = sh->cfg.heartbeat_ns / 1000, dead = sh->cfg.dead_ns / 1000;
+		if (now - c->last_tx >= hb &&
 		    send_frame(sh, c, WIRE_HEARTBEAT, NULL, 0, NULL) != 0) {
 			end(&s, 0, g_strdup("write failed"));
 			break;
 		}
-		if (now - c->last_rx >= WIRE_DEAD_SECS * SEC) {
+		if (now - c->last_rx >= dead) {
 			end(&s, WIRE_E_TIMEOUT, g_strdup_printf(
-				    "nothing from the collector for %d s",
-				    WIRE_DEAD_SECS));
+				    "nothing from the collector for %.0f s",
+				    (double)dead / SEC));
 			break;
 		}
 		/* Sleep until a frame, a new batch, a timer, or stop. */
-		int64_t wake = MIN(c->last_tx + WIRE_HEARTBEAT_SECS * SEC,
-				   c->last_rx + WIRE_DEAD_SECS * SEC);
+		int64_t wake = MIN(c->last_tx + hb, c->last_rx + dead);
 		if (s.hold_until > now)
 			wake = MIN(wake, s.hold_until);
 		int timeout = wake > now ? (int)((wake - now + 999) / 1000) : 0;
@@ -863,7 +871,7 @@ static void run_session(struct shipper *sh, struct conn *c)
 			drain_wakefd(sh);
 	}
 	g_cancellable_release_fd(sh->cancel);
-	if (s.why && !g_cancellable_is_cancelled(sh->cancel) && !draining(sh))
+	if (s.why && !s.stopping && !g_cancellable_is_cancelled(sh->cancel))
 		complain(&sh->outage, "collector %s: %s; reconnecting (batches "
 			 "wait in the spool)", sh->where, s.why);
 	else if (s.why)

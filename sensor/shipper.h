@@ -46,6 +46,8 @@ struct ship_cfg {
 	char *server_name;	/* in the collector's certificate; NULL:
 				 * the address's host */
 	int64_t drain_ns;	/* at exit, time to deliver the spool (5 s) */
+	int64_t heartbeat_ns;	/* HEARTBEAT after this silence (30 s) */
+	int64_t dead_ns;	/* nothing heard this long: dead (120 s) */
 };
 
 void ship_cfg_default(struct ship_cfg *c);

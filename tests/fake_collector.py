@@ -12,7 +12,8 @@ checks every rule of section 7; plus a reader of the sensor's spool files
     fc.wait(lambda: len(fc.acked) >= 3, timeout=30)
     fc.stop()
 
-Modes: "ack" (ACK every batch), "silent" (answer nothing), "retry_once"
+Modes: "ack" (ACK every batch), "silent" (answer no batch, but send
+heartbeats), "mute" (after AUTH_OK send nothing at all), "retry_once"
 (RETRY the first delivery of each batch, ACK the next), "reject_first"
 (REJECT the first batch, ACK the rest), "impostor" (skip the AUTH check
 and answer with a session key made from impostor_key: a collector that
@@ -258,6 +259,7 @@ class FakeCollector:
         self.sensor_errors = []	# ERROR frames the sensor sent
         self.auths = 0		# handshakes completed
         self.frames = 0
+        self.heartbeats = 0	# HEARTBEATs from the sensor
         self._stop = threading.Event()
         self._threads = []
         self._conns = []
@@ -372,8 +374,9 @@ class FakeCollector:
         with self.lock:
             self.auths += 1
             self.lock.notify_all()
+        self._hb_sess = sess
         while True:
-            hdr = recv_exact(c, HEADER_LEN, self._stop)
+            hdr = self._recv_or_heartbeat(c, sess)
             length, ftype, flags, res = struct.unpack(">IBBH", hdr)
             if length < FRAME_MIN or length > FRAME_MAX or flags or res:
                 return self._error("frame header %r" % hdr)
@@ -387,6 +390,9 @@ class FakeCollector:
             with self.lock:
                 self.frames += 1
             if ftype == HEARTBEAT:
+                with self.lock:
+                    self.heartbeats += 1
+                    self.lock.notify_all()
                 continue
             if ftype == ERROR:
                 code = struct.unpack(">H", payload[:2])[0]
@@ -397,6 +403,26 @@ class FakeCollector:
             if ftype != BATCH:
                 return self._error("frame type %d from the sensor" % ftype)
             self._batch(c, sess, payload)
+
+    def _recv_or_heartbeat(self, c, sess):
+        """A frame header; meanwhile a HEARTBEAT each idle second, as a
+        collector sends (except in mute mode)."""
+        idle = time.monotonic()
+        buf = b""
+        while len(buf) < HEADER_LEN:
+            if self._stop.is_set():
+                raise EOFError("stopping")
+            try:
+                chunk = c.recv(HEADER_LEN - len(buf))
+            except (socket.timeout, ssl.SSLWantReadError):
+                if self.mode != "mute" and time.monotonic() - idle >= 1:
+                    c.sendall(sess.frame(HEARTBEAT))
+                    idle = time.monotonic()
+                continue
+            if not chunk:
+                raise EOFError("closed")
+            buf += chunk
+        return buf
 
     def _batch(self, c, sess, payload):
         bid = payload[:16]
@@ -412,7 +438,7 @@ class FakeCollector:
             if bid in self.decoded and self.decoded[bid] != dec:
                 self.errors.append("id %s with two contents" % bid.hex())
             self.decoded[bid] = dec
-            if self.mode == "silent":
+            if self.mode in ("silent", "mute"):
                 answer = None
             elif self.mode == "retry_once" and bid not in self.retried:
                 self.retried.add(bid)

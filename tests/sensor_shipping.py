@@ -22,7 +22,9 @@ the collector's half of docs/wire-protocol.md, and checks:
     file vouches for, and refuses one it does not (needs openssl);
  9. SIGTERM with the collector unreachable: every transaction measured is
     in the spool and the sensor exits; a signal during the end-of-run
-    delivery cuts it short.
+    delivery cuts it short;
+10. an idle sensor sends HEARTBEATs, and gives up a connection on which
+    nothing arrives (timers shortened by configuration), and reconnects.
 
 Everything runs on 127.0.0.1 with ports the kernel picks; every wait is
 bounded.  Prints TAP.  Needs ARTMON_BUILDDIR (set by make check).
@@ -475,6 +477,25 @@ def test_sigterm_spools_everything_and_exits(root):
        err)
 
 
+def test_heartbeats_and_dead_collector(root):
+    env = Env(root, "dead")
+    fc = FakeCollector(NAME, KEY, mode="mute").start()
+    r = env.run(fc.port, drain="6s",
+                extra=["-o", "collector.heartbeat=300ms",
+                       "-o", "collector.dead_timeout=2s"])
+    fc.stop()
+    timeouts = [e for e in fc.sensor_errors if e[0] == 5]
+    ok(fc.heartbeats >= 1 and not fc.errors,
+       "an idle connection carries the sensor's HEARTBEATs",
+       "%d heartbeats" % fc.heartbeats)
+    ok(r.returncode == 0 and timeouts and fc.auths >= 2 and
+       "nothing from the collector" in r.stderr and
+       len(env.spool_files()) == counter(r.stderr, "batches spooled"),
+       "a collector that says nothing is given up (ERROR TIMEOUT) and "
+       "reconnected; the spool keeps everything",
+       "auths %d errors %r\n%s" % (fc.auths, fc.sensor_errors, r.stderr))
+
+
 def make_cert(d, name):
     key, crt = os.path.join(d, name + ".key"), os.path.join(d, name + ".crt")
     subprocess.run(["openssl", "req", "-x509", "-newkey", "ec",
@@ -530,7 +551,8 @@ def main():
              test_collector_without_our_key_gets_nothing,
              test_reconnects_after_collector_restart,
              test_damaged_spool_files_set_aside, test_tls,
-             test_sigterm_spools_everything_and_exits]
+             test_sigterm_spools_everything_and_exits,
+             test_heartbeats_and_dead_collector]
     global n
     root = tempfile.mkdtemp(prefix="artmon-shipping-")
     try:
