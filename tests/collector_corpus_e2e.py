@@ -22,7 +22,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from collector_common import (CORPUS, SENSOR, TMP, BUILD, Collector, ok, done,  # noqa: E402
                               sensor_args, sensor_csv, merge_csv_rows, db_rows,
                               compare_rows, merge_csv_health, db_health,
-                              spool_files, write_key, psql_csv, sensor_ships)
+                              spool_files, write_key, psql_csv, sensor_ships, tls_env)
 
 KEY = "e2e-shared-key-0123456789abcdef"
 
@@ -76,7 +76,8 @@ def main():
             ok(True, "# SKIP TLS: no openssl")
         else:
             tls = Collector("e2e-collector-tls", {"e2e-tls": KEY},
-                            extra_conf="cert_file = %s\nkey_file = %s\n" % (crt, key))
+                            extra_conf="cert_file = %s\nkey_file = %s\n" % (crt, key),
+                            env=tls_env())
             tls.start()
             try:
                 pcap = os.path.join(CORPUS, "dns.pcap")
@@ -88,7 +89,7 @@ def main():
                                  "-o", "collector.tls=true",
                                  "-o", "collector.ca_file=" + crt,
                                  "-o", "collector.tls_server_name=localhost"]),
-                    capture_output=True, text=True, timeout=600)
+                    capture_output=True, text=True, timeout=600, env=tls_env())
                 bad = compare_rows(merge_csv_rows(rows), db_rows("e2e-tls"))
                 ok(out.returncode == 0 and spool_files(spool) == 0 and not bad,
                    "dns.pcap over TLS: delivered and equal to the CSV",
