@@ -189,7 +189,7 @@ int collector_config_parse(struct collector_config *c, GKeyFile *kf,
 	conf_reader_init(&r, kf, origin, "collector", err);
 	conf_get_str(&r, "listen", &c->listen);
 	u = c->port;
-	conf_get_uint(&r, "port", 1, 65535, &u);
+	conf_get_uint(&r, "port", 0, 65535, &u);	/* 0: any free port */
 	c->port = (uint16_t)u;
 	conf_get_str(&r, "cert_file", &c->cert_file);
 	conf_get_str(&r, "key_file", &c->key_file);

@@ -1,0 +1,110 @@
+#!/bin/sh
+# collector_config.sh: artmon-collector's configuration checks, which
+# fail closed and name file:line.  No database needed.  Prints TAP.
+set -u
+B=${ARTMON_BUILDDIR:-.}
+COLL="$B/collector/artmon-collector"
+T=$(mktemp -d "${TMPDIR:-/tmp}/artmon-cconf.XXXXXX")
+trap 'rm -rf "$T"' EXIT
+n=0
+failed=0
+KEY=0123456789abcdef0123456789abcdef
+
+# check DESCRIPTION WANT-RC GREP-PATTERN CONF-TEXT [ARGS...]
+check() {
+  what=$1 want=$2 pat=$3 text=$4
+  shift 4
+  printf '%s' "$text" >"$T/c.conf"
+  chmod 600 "$T/c.conf"
+  "$COLL" -c "$T/c.conf" -n "$@" >"$T/out" 2>&1
+  rc=$?
+  n=$((n + 1))
+  if [ "$rc" -eq "$want" ] && grep -Eq -- "$pat" "$T/out"; then
+    echo "ok $n - $what"
+  else
+    echo "not ok $n - $what (exit $rc)"
+    failed=$((failed + 1))
+    sed 's/^/#   /' "$T/out"
+  fi
+}
+
+check "a good file: configuration OK" 0 "^configuration OK$" \
+"[collector]
+listen = 127.0.0.1
+port = 0
+[sensors]
+web1 = $KEY
+"
+check "no sensor keys: refuses to start" 2 "no sensor keys" \
+"[collector]
+listen = 127.0.0.1
+port = 0
+"
+check "a short key: refused, with file:line" 2 "c.conf:3: \[sensors\] web1: the key is too short" \
+"[collector]
+[sensors]
+web1 = short
+"
+check "a bad sensor name: refused" 2 "c.conf:3: \[sensors\] bad/name: not a sensor name" \
+"[collector]
+[sensors]
+bad/name = $KEY
+"
+check "an unknown key: refused, with file:line" 2 "c.conf:3: \[collector\] prot: unknown key" \
+"[collector]
+port = 1
+prot = 2
+[sensors]
+web1 = $KEY
+"
+check "a bad value: refused, with file:line" 2 "c.conf:2: \[collector\] idle_timeout: expected a duration" \
+"[collector]
+idle_timeout = forever
+[sensors]
+web1 = $KEY
+"
+check "a syntax error: refused, with file:line" 2 "c.conf:2: expected 'key = value'" \
+"[collector]
+this is not a setting
+"
+check "a certificate without its key: refused" 2 "TLS needs both cert_file and key_file" \
+"[collector]
+cert_file = /nonexistent.crt
+[sensors]
+web1 = $KEY
+"
+check "an unknown group: refused" 2 "unknown group \[sensor\]" \
+"[collector]
+[sensor]
+web1 = $KEY
+"
+check "a sensor key on the command line: refused (ps would show it)" 2 "only \[collector\] keys" \
+"[collector]
+[sensors]
+web1 = $KEY
+" -o sensors.web2=$KEY
+
+mkdir -p "$T/keys"
+printf '%s\n' "$KEY" >"$T/keys/web2.key"
+chmod 644 "$T/keys/web2.key"
+check "a key file others can read: refused" 2 "readable by others" \
+"[collector]
+listen = 127.0.0.1
+port = 0
+key_dir = $T/keys
+"
+chmod 600 "$T/keys/web2.key"
+check "a private key file in key_dir: configuration OK" 0 "^configuration OK$" \
+"[collector]
+listen = 127.0.0.1
+port = 0
+key_dir = $T/keys
+"
+check "a listen address that is not one: refused" 1 "not an IPv4 or IPv6 address" \
+"[collector]
+listen = collector.example
+[sensors]
+web1 = $KEY
+"
+echo "1..$n"
+[ $failed -eq 0 ]
