@@ -622,6 +622,11 @@ static int parse_rule(struct lexer *lx, const struct tok *kw, struct rule *r)
 struct ruleset *ruleset_parse(const char *text, size_t len,
 			      const char *origin, GError **err)
 {
+	/* NULL text is an empty file (and NULL + 0 would be undefined). */
+	if (!text) {
+		text = "";
+		len = 0;
+	}
 	struct lexer lx = { text, text + len, 1, origin, err, g_string_new(NULL) };
 	GArray *rules = g_array_new(FALSE, TRUE, sizeof(struct rule));
 	struct ruleset *rs = NULL;
@@ -631,8 +636,6 @@ struct ruleset *ruleset_parse(const char *text, size_t len,
 
 	if (!err)
 		lx.err = &local;	/* parse still needs to know it failed */
-	if (!text)
-		lx.p = lx.end = "";
 	for (;;) {
 		if (lex_next(&lx, &t) < 0)
 			goto out;
