@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "conffile.h"
 #include "log.h"
 #include "settings.h"
 
@@ -101,68 +102,19 @@ void settings_clear(struct settings *st)
  * Value syntax
  */
 
+/*
+ * One syntax for both programs: lib/conffile.c's.  (This file had its own
+ * copies, and the duration one let "nan" through to a float-to-integer
+ * conversion of NaN, which C leaves undefined.)
+ */
 bool parse_duration_ns(const char *s, int64_t *ns)
 {
-	char *end;
-	double v;
-
-	errno = 0;
-	v = g_ascii_strtod(s, &end);
-	if (end == s || errno || v < 0)
-		return false;
-	double mult = 1e9;
-	if (*end == '\0' || strcmp(end, "s") == 0)
-		mult = 1e9;
-	else if (strcmp(end, "ms") == 0)
-		mult = 1e6;
-	else if (strcmp(end, "us") == 0)
-		mult = 1e3;
-	else if (strcmp(end, "m") == 0 || strcmp(end, "min") == 0)
-		mult = 60e9;
-	else if (strcmp(end, "h") == 0)
-		mult = 3600e9;
-	else if (strcmp(end, "d") == 0)
-		mult = 86400e9;
-	else
-		return false;
-	if (v * mult > 9e18)
-		return false;
-	*ns = (int64_t)(v * mult + 0.5);
-	return true;
+	return conf_parse_duration_ns(s, ns);
 }
 
 bool parse_size(const char *s, uint64_t *bytes)
 {
-	char *end;
-	guint64 v;
-
-	errno = 0;
-	v = g_ascii_strtoull(s, &end, 10);
-	if (end == s || errno)
-		return false;
-	uint64_t mult = 1;
-	switch (g_ascii_toupper(*end)) {
-	case '\0':
-		break;
-	case 'K':
-		mult = 1ull << 10;
-		break;
-	case 'M':
-		mult = 1ull << 20;
-		break;
-	case 'G':
-		mult = 1ull << 30;
-		break;
-	default:
-		return false;
-	}
-	if (*end && end[1] && !(g_ascii_toupper(end[1]) == 'B' && !end[2]) &&
-	    !(end[1] == 'i' && g_ascii_toupper(end[2]) == 'B' && !end[3]))
-		return false;
-	if (v > UINT64_MAX / mult)
-		return false;
-	*bytes = v * mult;
-	return true;
+	return conf_parse_size(s, bytes);
 }
 
 /* ----------------------------------------------------------------------
