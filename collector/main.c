@@ -190,7 +190,7 @@ static int drop_root(struct collector_config *cfg, GError **err)
 	GError *lookup = NULL;
 
 	if (geteuid() != 0)
-		return 0;
+		return drop_capabilities(err);	/* e.g. net_bind_service */
 	if (strcmp(cfg->user, "artmon") == 0 &&
 	    !lookup_user("artmon", NULL, &uid, &gid, &lookup)) {
 		log_info("user 'artmon' does not exist; running as 'nobody' "
@@ -296,6 +296,7 @@ int main(int argc, char **argv)
 	int rc = 1;
 
 	setlocale(LC_ALL, "C");
+	process_harden();	/* umask >= 022, no_new_privs */
 	log_init("artmon-collector", 0);
 	signal(SIGPIPE, SIG_IGN);
 

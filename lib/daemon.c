@@ -6,12 +6,15 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <linux/capability.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "daemon.h"
@@ -72,6 +75,99 @@ int drop_privileges(const char *user, const char *group, GError **err)
 			    user);
 		return -1;
 	}
+	/* The uid change cleared every thread's capabilities (glibc makes
+	 * each thread change); this makes sure. */
+	return drop_capabilities(err);
+}
+
+/*
+ * capget/capset by system call: libcap would be one more dependency for
+ * two calls.  Version 3 covers the 64 capability bits in two words.
+ */
+static bool caps_get(struct __user_cap_data_struct d[2])
+{
+	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+
+	memset(d, 0, 2 * sizeof *d);
+	return syscall(SYS_capget, &h, d) == 0;
+}
+
+static bool caps_none(const struct __user_cap_data_struct d[2])
+{
+	for (int i = 0; i < 2; i++)
+		if (d[i].effective || d[i].permitted || d[i].inheritable)
+			return false;
+	return true;
+}
+
+void process_harden(void)
+{
+	umask(umask(0) | 022);
+	/* EINVAL before Linux 3.5: nothing to set there. */
+	(void)prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+}
+
+/* The first thread of ours that still holds a capability, or 0. */
+static long thread_with_caps(char *comm, size_t len)
+{
+	GDir *d = g_dir_open("/proc/self/task", 0, NULL);
+	const char *tid;
+	long found = 0;
+
+	while (d && !found && (tid = g_dir_read_name(d))) {
+		g_autofree gchar *path = g_strdup_printf("/proc/self/task/%s/status",
+							 tid);
+		g_autofree gchar *text = NULL;
+		if (!g_file_get_contents(path, &text, NULL, NULL))
+			continue;	/* the thread ended */
+		gchar **lines = g_strsplit(text, "\n", -1);
+		for (gchar **l = lines; *l; l++) {
+			if (g_str_has_prefix(*l, "Name:"))
+				g_strlcpy(comm, g_strstrip(*l + 5), len);
+			if ((g_str_has_prefix(*l, "CapPrm:") ||
+			     g_str_has_prefix(*l, "CapEff:") ||
+			     g_str_has_prefix(*l, "CapAmb:")) &&
+			    g_ascii_strtoull(*l + 7, NULL, 16) != 0)
+				found = strtol(tid, NULL, 10);
+		}
+		g_strfreev(lines);
+	}
+	if (d)
+		g_dir_close(d);
+	return found;
+}
+
+int drop_capabilities(GError **err)
+{
+	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct d[2];
+
+	/* Ambient capabilities (Linux 4.3) first: they would come back into
+	 * the permitted set on an execve().  EINVAL: an older kernel. */
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0 &&
+	    errno != EINVAL) {
+		g_set_error(err, DAEMON_ERROR, 1, "cannot clear ambient "
+			    "capabilities: %s", g_strerror(errno));
+		return -1;
+	}
+	if (caps_get(d) && !caps_none(d)) {
+		memset(d, 0, sizeof d);
+		if (syscall(SYS_capset, &h, d) != 0 || !caps_get(d) ||
+		    !caps_none(d)) {
+			g_set_error(err, DAEMON_ERROR, 1, "cannot give up "
+				    "capabilities: %s", g_strerror(errno));
+			return -1;
+		}
+	}
+	char comm[32] = "?";
+	long tid = thread_with_caps(comm, sizeof comm);
+	if (tid) {
+		g_set_error(err, DAEMON_ERROR, 1, "thread %ld (%s) still holds "
+			    "capabilities, which only it can give up: start as "
+			    "root instead (a uid change clears every thread's), "
+			    "or without capabilities", tid, comm);
+		return -1;
+	}
 	return 0;
 }
 
@@ -123,7 +219,11 @@ int pidfile_write(const char *path, GError **err)
 			return -1;
 		}
 	}
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	/* O_NOFOLLOW: written as root, perhaps in a directory others can
+	 * write to; a symlink planted there must not aim our write at,
+	 * say, /etc/shadow. */
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
+		      0644);
 	if (fd < 0) {
 		g_set_error(err, DAEMON_ERROR, 1, "%s: %s", path,
 			    g_strerror(errno));

@@ -15,6 +15,14 @@
 #include <sys/types.h>
 
 /*
+ * First thing in main(), before any thread exists: a umask of at least
+ * 022 (nothing we create is writable by group or others, whatever the
+ * caller's umask), and no_new_privs (no execve() can ever add privileges;
+ * it is per thread and inherited, hence before the first thread).
+ */
+void process_harden(void);
+
+/*
  * Become root-less for good: supplementary groups, then gid, then uid
  * (setresgid/setresuid, so saved ids go too), and check root cannot be
  * regained.  group NULL: the user's primary group.  Any failure is an
@@ -22,6 +30,18 @@
  * than one that refuses to start.
  */
 int drop_privileges(const char *user, const char *group, GError **err);
+
+/*
+ * Not root but holding capabilities (a binary given cap_net_raw with
+ * setcap, or systemd's AmbientCapabilities=): give them all up, ambient
+ * ones included, once the privileged resources are open.  Nothing to do
+ * (0) when none are held; -1 with err if they cannot be cleared, or if a
+ * thread started earlier still holds some: capset(2) changes only the
+ * calling thread, so a process with capabilities must not start threads
+ * before this (start as root instead: a uid change clears every
+ * thread's).
+ */
+int drop_capabilities(GError **err);
 
 /* Look up a user; returns false (with err) if unknown. */
 bool lookup_user(const char *user, const char *group, uid_t *uid, gid_t *gid,

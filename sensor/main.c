@@ -377,7 +377,7 @@ static int become_daemon(struct settings *st, bool live, GError **err)
 		pidfile_written = true;
 	}
 	if (geteuid() != 0)
-		return 0;
+		return drop_capabilities(err);	/* setcap or systemd's */
 	if (st->keep_root) {
 		log_warnx("running as root (--keep-root): every packet is "
 			  "parsed with full privileges");
@@ -423,6 +423,7 @@ int main(int argc, char **argv)
 	int rc = 1;
 
 	setlocale(LC_ALL, "C");
+	process_harden();	/* umask >= 022, no_new_privs */
 	log_init("artmon-sensor", 0);
 	settings_default(&st);
 
