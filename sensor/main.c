@@ -126,6 +126,14 @@ static int apply_set(GKeyFile *kf, const char *spec, GError **err)
 	char *dot = strchr(lhs, '.');
 	if (dot) {
 		*dot = '\0';
+		if (strcmp(lhs, "collector") == 0 && strcmp(dot + 1, "key") == 0) {
+			/* The shared key is a secret; an argument is not. */
+			g_set_error(err, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+				    "--set collector.key: a key on the command "
+				    "line is visible to every user in ps(1); put "
+				    "it in a key_file of mode 600");
+			return -1;
+		}
 		g_key_file_set_string(kf, lhs, dot + 1, eq + 1);
 	} else {
 		g_key_file_set_string(kf, "sensor", lhs, eq + 1);
