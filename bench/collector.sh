@@ -30,6 +30,7 @@ cat >"$PG_TMP/c.conf" <<EOF
 [collector]
 listen = 127.0.0.1
 port = $PORT
+transaction_rows = ${TXN_ROWS:-8000}
 [sensors]
 bench = $KEY
 bench2 = $KEY

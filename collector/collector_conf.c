@@ -34,7 +34,7 @@ void collector_config_default(struct collector_config *c)
 	c->max_unauthenticated = 64;
 	c->queue_batches = 4096;
 	c->queue_rows = 500000;
-	c->transaction_rows = 50000;
+	c->transaction_rows = 8000;
 	c->reconnect_max_ns = INT64_C(30000000000);
 	c->user = g_strdup("artmon");
 }

@@ -40,7 +40,7 @@ struct collector_config {
 
 	uint32_t queue_batches;		/* waiting for the DB writer, 4096 */
 	uint64_t queue_rows;		/* their summary rows, 500000 */
-	uint32_t transaction_rows;	/* rows per DB transaction, 50000 */
+	uint32_t transaction_rows;	/* rows per DB transaction, 8000 */
 	int64_t reconnect_max_ns;	/* DB reconnect back-off cap, 30 s */
 
 	bool foreground;
