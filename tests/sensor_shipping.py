@@ -8,6 +8,7 @@ the collector's half of docs/wire-protocol.md, and checks:
 
  1. every batch arrives with valid MACs, decodes by the spec, and the rows
     equal the sensor's own -S csv output; ACKed spool files are deleted;
+    an interval of 4500 rows goes as wire batches of at most 2000;
  2. unacknowledged batches survive a sensor restart and are sent first;
     a sensor restarted on the same capture makes the same batch ids;
  3. a RETRY makes the sensor send the batch again; a REJECT sets it aside;
@@ -85,22 +86,27 @@ def udp_frame(src, dst, sport, dport, payload):
     return eth + ip + udp
 
 
-def dns_pcap(path, seconds):
-    """One DNS query and its answer each second, from T0 + 1."""
+def dns_pcap(path, seconds, servers=1):
+    """One DNS query and its answer each second, from T0 + 1; with
+    servers > 1, that many queries in the first second instead, each to
+    its own server (each a summary row of its own)."""
     qname = b"\x03www\x07example\x03com\x00"
     out = [struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 65535, 1)]
-    for i in range(seconds):
-        qid = 1000 + i
+    for i in range(seconds if servers == 1 else servers):
+        server = "10.0.0.53" if servers == 1 else \
+            "10.1.%d.%d" % (i // 250, 1 + i % 250)
+        qid = (1000 + i) & 0xffff
         q = struct.pack(">HHHHHH", qid, 0x0100, 1, 0, 0, 0) + qname + \
             struct.pack(">HH", 1, 1)
         a = struct.pack(">HHHHHH", qid, 0x8180, 1, 1, 0, 0) + qname + \
             struct.pack(">HH", 1, 1) + b"\xc0\x0c" + \
             struct.pack(">HHIH", 1, 1, 60, 4) + socket.inet_aton("192.0.2.7")
-        for dt, fr in ((0, udp_frame("10.0.0.1", "10.0.0.53", 20000 + i, 53,
-                                     q)),
-                       (2000, udp_frame("10.0.0.53", "10.0.0.1", 53,
-                                        20000 + i, a))):
-            ts = T0 + 1 + i
+        for dt, fr in ((0, udp_frame("10.0.0.1", server, 20000 + i % 40000,
+                                     53, q)),
+                       (2000, udp_frame(server, "10.0.0.1", 53,
+                                        20000 + i % 40000, a))):
+            ts = T0 + 1 + (i if servers == 1 else 0)
+            dt += 0 if servers == 1 else 100 * i
             out.append(struct.pack("<IIII", ts, dt, len(fr), len(fr)) + fr)
     with open(path, "wb") as f:
         f.write(b"".join(out))
@@ -218,6 +224,29 @@ def test_delivers_every_batch(root):
     ok(len(healths) >= 30 and
        sum(b["health"]["transactions"] for b in healths) == 30,
        "every interval's health arrives", "%d health rows" % len(healths))
+
+
+def test_large_interval_is_split(root):
+    env = Env(root, "split")
+    big = os.path.join(env.dir, "big.pcap")
+    dns_pcap(big, 1, servers=4500)
+    fc = FakeCollector(NAME, KEY).start()
+    csv = os.path.join(env.dir, "sum.csv")
+    r = env.run(fc.port, pcap=big, extra=["-o", "interval=5m",
+                                          "-S", "csv", "-w", csv])
+    fc.stop()
+    parts = sorted(fc.decoded.values(), key=lambda b: -len(b["rows"]))
+    sizes = [len(b["rows"]) for b in parts]
+    ok(r.returncode == 0 and sizes == [2000, 2000, 500] and
+       len(set(b["interval_start"] for b in parts)) == 1 and
+       len(fc.acked) == 3 and not fc.errors,
+       "an interval of 4500 rows goes as wire batches of 2000, 2000 and "
+       "500, each with its own id", "%r\n%s" % (sizes, r.stderr))
+    sent = [fc.decoded[bid] for bid, _ in fc.batches]
+    has = [b["health"] is not None for b in sent]
+    ok(has == [True, False, False] and batch_rows(parts) == csv_rows(csv),
+       "the health goes with the first; the rows are -S csv's rows",
+       "%r" % has)
 
 
 def test_restart_resends_and_same_file_same_ids(root):
@@ -544,7 +573,7 @@ def test_tls(root):
 
 
 def main():
-    tests = [test_delivers_every_batch,
+    tests = [test_delivers_every_batch, test_large_interval_is_split,
              test_restart_resends_and_same_file_same_ids,
              test_retry_resends, test_reject_sets_aside,
              test_full_spool_drops_oldest,
