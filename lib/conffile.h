@@ -8,9 +8,6 @@
  * leave the output untouched when the key is absent (so defaults set
  * beforehand stay), and record only the first error: a caller reads every
  * key, then tests r.failed once.
- *
- * sensor/settings.c grew the same helpers for [sensor] first; new code
- * uses these.
  */
 #ifndef ARTMON_CONFFILE_H
 #define ARTMON_CONFFILE_H

@@ -68,11 +68,6 @@ int settings_parse(struct settings *st, GKeyFile *kf, const char *origin,
  */
 int settings_load_file(GKeyFile *kf, const char *path, GError **err);
 
-/* "1.5s", "300", "250ms", "5m", "1h" -> ns; false if not a duration. */
-bool parse_duration_ns(const char *s, int64_t *ns);
-/* "1024", "64k", "256M", "1G" -> bytes; false if not a size. */
-bool parse_size(const char *s, uint64_t *bytes);
-
 /* The directory the running binary would find its plugins in. */
 const char *settings_default_plugin_dir(void);
 const char *settings_default_sigs_dir(void);
