@@ -264,6 +264,21 @@ void svg_line(struct svg_chart *c, const int64_t *t, int64_t step,
 			continue;
 		}
 		double x = x_of(c, (double)t[i] + (double)step / 2);
+		bool alone = !open && (i + 1 == n || isnan(v[i + 1]));
+		if (alone) {
+			/* A point with no neighbour would draw nothing (a
+			 * path of one point has no length): a dash across
+			 * its step instead, so sparse data still shows. */
+			g_string_append_printf(c->out, "<path fill=\"none\" "
+					       "stroke=\"%s\" stroke-width="
+					       "\"%.1f\" d=\"M%.1f %.1fH%.1f\"/>\n",
+					       stroke, width + 0.6,
+					       x_of(c, (double)t[i]),
+					       y_of(c, v[i]),
+					       MAX(x_of(c, (double)(t[i] + step)),
+						   x_of(c, (double)t[i]) + 2.0));
+			continue;
+		}
 		if (!open)
 			g_string_append_printf(c->out, "<path fill=\"none\" "
 					       "stroke=\"%s\" stroke-width="
