@@ -7,9 +7,10 @@ ARTMON_BUILD_PKGS="build-essential autoconf automake libtool pkg-config
   libpcap-dev libglib2.0-dev libpcre2-dev libpq-dev python3"
 # Only the tests need these (glib-networking: GIO's TLS backend, which
 # the collector's TLS needs at run time too; valgrind, cppcheck and
-# clang-tidy: tests/valgrind_sensor.sh and tests/static_checks.sh).
+# clang-tidy: tests/valgrind_sensor.sh and tests/static_checks.sh;
+# chromium: tests/report_html.sh renders the HTML report headless).
 ARTMON_TEST_PKGS="postgresql tcpdump iproute2 openssl glib-networking
-  valgrind cppcheck clang-tidy"
+  valgrind cppcheck clang-tidy chromium"
 
 say() { printf '==> %s\n' "$*"; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
