@@ -27,6 +27,7 @@
 #include <syslog.h>
 #include <unistd.h>
 #include <glib-unix.h>
+#include <libpq-fe.h>
 
 #include "collector_conf.h"
 #include "conffile.h"
@@ -120,8 +121,22 @@ static void cli_clear(struct cli *c)
 	g_strfreev(c->sets);
 }
 
-/* -o KEY=VALUE into [collector].  Not [sensors]: a key on the command
- * line is visible to every user in ps(1). */
+/* True if the conninfo (key=value or URI) gives a password. */
+static bool conninfo_has_password(const char *conninfo)
+{
+	PQconninfoOption *opts = PQconninfoParse(conninfo, NULL);
+	bool found = false;
+
+	/* Unparseable: the connection will say why; no password found. */
+	for (PQconninfoOption *o = opts; o && o->keyword; o++)
+		if (strcmp(o->keyword, "password") == 0 && o->val && *o->val)
+			found = true;
+	PQconninfoFree(opts);
+	return found;
+}
+
+/* -o KEY=VALUE into [collector].  Not [sensors], and no database
+ * password: the command line is visible to every user in ps(1). */
 static int apply_sets(GKeyFile *kf, char **sets, GError **err)
 {
 	for (char **set = sets; set && *set; set++) {
@@ -139,6 +154,15 @@ static int apply_sets(GKeyFile *kf, char **sets, GError **err)
 			g_set_error(err, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
 				    "-o %s: only [collector] keys can be set "
 				    "here (sensor keys belong in a file)", key);
+			return -1;
+		}
+		if (strcmp(k, "database") == 0 &&
+		    conninfo_has_password(eq + 1)) {
+			g_set_error(err, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+				    "-o database: a password on the command line "
+				    "is visible to every user in ps(1); put it "
+				    "in ~/.pgpass, PGPASSFILE or the config file "
+				    "(mode 600)");
 			return -1;
 		}
 		g_key_file_set_string(kf, "collector", k, eq + 1);
@@ -215,7 +239,6 @@ static int drop_root(struct collector_config *cfg, GError **err)
 struct run {
 	GMainLoop *loop;
 	struct cli *cli;
-	struct collector_config *cfg;
 	struct server *srv;
 	struct dbwriter *w;
 };
@@ -354,7 +377,7 @@ int main(int argc, char **argv)
 	if (drop_root(&cfg, &err) != 0)
 		goto runtime_error;
 
-	struct run r = { g_main_loop_new(NULL, FALSE), &cli, &cfg, srv, NULL };
+	struct run r = { g_main_loop_new(NULL, FALSE), &cli, srv, NULL };
 	struct dbwriter_limits lim = {
 		.queue_batches = cfg.queue_batches,
 		.queue_rows = cfg.queue_rows,

@@ -106,5 +106,28 @@ listen = collector.example
 [sensors]
 web1 = $KEY
 "
+GOOD="[collector]
+listen = 127.0.0.1
+port = 0
+[sensors]
+web1 = $KEY
+"
+# no_secret: the last output does not repeat the password either.
+no_secret() {
+  n=$((n + 1))
+  if grep -q "pw-secret" "$T/out"; then
+    echo "not ok $n - ... and the refusal repeats the password"; failed=$((failed + 1))
+  else
+    echo "ok $n - ... and the refusal does not repeat the password"
+  fi
+}
+check "-o database=... with a password: refused, ps(1) would show it" 2 \
+  "visible to every user in ps" "$GOOD" -o "database=host=db password=pw-secret-1"
+no_secret
+check "-o database=postgresql://user:password@...: refused too" 2 \
+  "visible to every user in ps" "$GOOD" -o "database=postgresql://artmon:pw-secret-2@db/artmon"
+no_secret
+check "-o database=... without a password: configuration OK" 0 "^configuration OK$" \
+  "$GOOD" -o "database=host=db dbname=artmon"
 echo "1..$n"
 [ $failed -eq 0 ]
