@@ -441,7 +441,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	if (cli.version) {
-		printf("artmon-sensor %s (plugin API %d)\n", PACKAGE_VERSION,
+		printf("artmon-sensor %s (plugin API %u)\n", PACKAGE_VERSION,
 		       ARTMON_PLUGIN_API_VERSION);
 		rc = 0;
 		goto out;
@@ -573,7 +573,17 @@ int main(int argc, char **argv)
 	txn_output_flush(&out);
 	output_finish(output);	/* every batch is in the spool, fsync'd */
 	output = NULL;
-	fflush(stdout);
+	/* A write that failed (a full disk, -w on a file system that
+	 * filled) must not pass for a complete run: stdio only says so
+	 * through ferror() and the flush. */
+	bool stdout_failed = fflush(stdout) != 0 || ferror(stdout);
+	bool sumfile_failed = sumfile && sumfile != stdout &&
+		(fflush(sumfile) != 0 || ferror(sumfile));
+	bool output_failed = stdout_failed || sumfile_failed;
+	if (output_failed)
+		fprintf(stderr, "artmon-sensor: writing to %s failed: what "
+			"was written is incomplete\n", sumfile_failed ?
+			st.summary_file : "the standard output");
 	if (shipper) {
 		shipper_finish(shipper, stop_signals != signals_at_end ? 0
 				       : st.ship.drain_ns, &stop_signals);
@@ -581,7 +591,7 @@ int main(int argc, char **argv)
 	sensor_print_counters(s, stderr);
 	if (shipper)
 		shipper_print_counters(shipper, stderr);
-	rc = 0;
+	rc = output_failed ? 1 : 0;
 	goto out;
 
 usage_error:
