@@ -64,7 +64,7 @@ static int file_version(const char *name)
 		if (!g_ascii_isalnum(name[i]) && name[i] != '_' &&
 		    name[i] != '-')
 			return -1;
-	return atoi(name);
+	return (name[0] - '0') * 100 + (name[1] - '0') * 10 + (name[2] - '0');
 }
 
 static GPtrArray *list_migrations(const char *dir, GError **err)

@@ -60,7 +60,7 @@ extern "C" {
  * grow a structure (txn_name_default) change ARTMON_PLUGIN_ABI_SIGNATURE,
  * which already makes the loader refuse a plugin built before them.
  */
-#define ARTMON_PLUGIN_API_VERSION 1
+#define ARTMON_PLUGIN_API_VERSION 1u	/* unsigned, as api_version is */
 
 enum artmon_dir {
 	ARTMON_C2S = 0,		/* client to server: requests */

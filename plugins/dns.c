@@ -865,7 +865,7 @@ bad_timeout:
 		opt_max_pending = (unsigned)v;
 		return 0;
 bad_pending:
-		snprintf(err, errlen, "bad max_pending '%s' (expected 1..%u)",
+		snprintf(err, errlen, "bad max_pending '%s' (expected 1..%d)",
 			 value, DNS_MAX_PENDING_LIMIT);
 		return -1;
 	}

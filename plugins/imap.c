@@ -185,9 +185,10 @@ enum line_kind {
 	L_GREETING,	/* the server's first line, whatever it is */
 	L_SKIP		/* none of these: malformed */
 };
-/* ... and its first word (high bits), once read. */
+/* ... and its first word (high bits), once read.  WORD_, not W_:
+ * <unistd.h> defines W_OK. */
 enum word {
-	W_NONE, W_OK, W_NO, W_BAD, W_PREAUTH, W_BYE
+	WORD_NONE, WORD_OK, WORD_NO, WORD_BAD, WORD_PREAUTH, WORD_BYE
 };
 #define LK_KIND(x)	((x) & 0x0f)
 #define LK_WORD(x)	((x) >> 4)
@@ -470,22 +471,22 @@ static enum word response_word(const uint8_t *s, size_t n)
 	while (cur_remaining(&c) && *cur_ptr(&c) != ' ')
 		cur_skip(&c, 1);
 	if (!take_sp(&c))
-		return W_NONE;
+		return WORD_NONE;
 	w = cur_ptr(&c);
 	wl = take_run(&c, is_atom_char);
 	if (cur_remaining(&c) && *cur_ptr(&c) != ' ')
-		return W_NONE;
+		return WORD_NONE;
 	if (eq_nocase(w, wl, "OK"))
-		return W_OK;
+		return WORD_OK;
 	if (eq_nocase(w, wl, "NO"))
-		return W_NO;
+		return WORD_NO;
 	if (eq_nocase(w, wl, "BAD"))
-		return W_BAD;
+		return WORD_BAD;
 	if (eq_nocase(w, wl, "PREAUTH"))
-		return W_PREAUTH;
+		return WORD_PREAUTH;
 	if (eq_nocase(w, wl, "BYE"))
-		return W_BYE;
-	return W_NONE;
+		return WORD_BYE;
+	return WORD_NONE;
 }
 
 /* The word of response line s[0, n) of kind: a greeting must be
@@ -493,15 +494,15 @@ static enum word response_word(const uint8_t *s, size_t n)
 static enum word line_word(uint8_t kind, const uint8_t *s, size_t n)
 {
 	if (kind == L_GREETING && (n == 0 || s[0] != '*'))
-		return W_NONE;
+		return WORD_NONE;
 	return response_word(s, n);
 }
 
 static const char *word_text(enum word w)
 {
 	static const char *const text[] = {
-		[W_NONE] = "malformed", [W_OK] = "OK", [W_NO] = "NO",
-		[W_BAD] = "BAD", [W_PREAUTH] = "PREAUTH", [W_BYE] = "BYE",
+		[WORD_NONE] = "malformed", [WORD_OK] = "OK", [WORD_NO] = "NO",
+		[WORD_BAD] = "BAD", [WORD_PREAUTH] = "PREAUTH", [WORD_BYE] = "BYE",
 	};
 	return text[w];
 }
@@ -917,6 +918,10 @@ static int close_lost_before(struct imap_flow *st, int i)
 	int j = 0;
 
 	while (j < i) {
+		/* j < i < ncmds, so cmds is allocated: close_cmd() frees
+		 * it only when ncmds reaches 0, an invariant the analyzer
+		 * does not keep.
+		 * NOLINTNEXTLINE(clang-analyzer-core.NullDereference) */
 		if (st->cmds[j].flags & R_LOST) {
 			close_cmd(st, j, NULL, true, 0);
 			i--;
@@ -944,7 +949,7 @@ static void completion(struct imap_flow *st, uint8_t id, enum word w)
 	bool lenient = (st->flags & F_LOST) != 0;
 	int i = find_id(st, id);
 
-	if (w != W_OK && w != W_NO && w != W_BAD) {
+	if (w != WORD_OK && w != WORD_NO && w != WORD_BAD) {
 		/* "tag PREAUTH", "tag FOO": the server broke the grammar;
 		 * the command waits on. */
 		if (!lenient)
@@ -959,7 +964,7 @@ static void completion(struct imap_flow *st, uint8_t id, enum word w)
 	st->flags &= (uint8_t)~F_LOST;
 	i = close_lost_before(st, i);
 	struct imap_cmd *c = &st->cmds[i];
-	bool opaque = w == W_OK &&
+	bool opaque = w == WORD_OK &&
 		      (c->kind == K_STARTTLS || c->kind == K_COMPRESS);
 	if (st->cur[C2S] == id && (st->mode[C2S] == M_WAIT ||
 				   st->mode[C2S] == M_CONT)) {
@@ -968,7 +973,7 @@ static void completion(struct imap_flow *st, uint8_t id, enum word w)
 		st->mode[C2S] = M_IDLE;
 		st->left[C2S] = 0;
 	}
-	close_cmd(st, i, word_text(w), w != W_OK, 0);
+	close_cmd(st, i, word_text(w), w != WORD_OK, 0);
 	if (opaque)
 		go_opaque(st);
 }
@@ -1012,7 +1017,7 @@ static bool classify(struct imap_flow *st, const uint8_t *s, size_t n,
 	} else if (s[0] == '*') {
 		kind = L_UNTAGGED;
 		c = oldest_sent(st);
-		if (!c && st->ncmds && n >= 5 && response_word(s, n) == W_BYE)
+		if (!c && st->ncmds && n >= 5 && response_word(s, n) == WORD_BYE)
 			c = &st->cmds[0];	/* BYE answers everything */
 		id = c ? c->id : 0;
 	} else if (s[0] == '+') {
@@ -1029,7 +1034,7 @@ static bool classify(struct imap_flow *st, const uint8_t *s, size_t n,
 			id = i < 0 ? 0 : st->cmds[i].id;
 		}
 	}
-	st->line = LK(kind, W_NONE);
+	st->line = LK(kind, WORD_NONE);
 	st->cur[S2C] = id;
 	return true;
 }
@@ -1058,14 +1063,14 @@ static void server_line_end(struct imap_flow *st, enum lit lit, uint64_t size)
 	if (kind == L_GREETING) {
 		/* The server's first line: "* OK", "* PREAUTH" (logged in
 		 * already) or "* BYE" (refused), else not IMAP. */
-		bool ok = w == W_OK || w == W_PREAUTH || w == W_BYE;
+		bool ok = w == WORD_OK || w == WORD_PREAUTH || w == WORD_BYE;
 		int i = find_id(st, id);
 		if (!ok)
 			count(st, ARTMON_EV_MALFORMED);
 		if (i >= 0)
 			close_cmd(st, i, word_text(w),
-				  w != W_OK && w != W_PREAUTH, 0);
-		if (w == W_BYE)
+				  w != WORD_OK && w != WORD_PREAUTH, 0);
+		if (w == WORD_BYE)
 			st->flags |= F_BYE;
 		return;
 	}
@@ -1073,7 +1078,7 @@ static void server_line_end(struct imap_flow *st, enum lit lit, uint64_t size)
 		close_cmd(st, 0, NULL, true, 0);	/* lost in a gap */
 	switch (kind) {
 	case L_UNTAGGED:
-		if (w == W_BYE)
+		if (w == WORD_BYE)
 			st->flags |= F_BYE;
 		break;
 	case L_PLUS:

@@ -71,6 +71,8 @@ static bool hold(struct linetok *lt, const uint8_t *p, size_t n)
 		}
 		lt->buf = nb;
 	}
+	/* buf is allocated here: without one, have is 0 < need.
+	 * NOLINTNEXTLINE(clang-analyzer-core.NonNullParamChecker) */
 	memcpy(lt->buf + lt->len, p, n);
 	lt->len = (uint16_t)need;
 	return true;

@@ -203,7 +203,8 @@ struct run_ctx {
  * origin; a packet earlier than the one before is not held back.  A
  * signal (stop) cuts the sleep short.
  */
-static void pace(struct capture *c, int64_t ts, volatile sig_atomic_t *stop)
+static void pace(struct capture *c, int64_t ts,
+		 const volatile sig_atomic_t *stop)
 {
 	struct timespec now;
 

@@ -285,10 +285,10 @@ static void tcp_packet(struct sensor *s, struct flow *f,
 			h->mss = p->mss;
 		if (p->has_wscale) {
 			h->wscale = p->wscale;
-			/* Scaling is on only if both SYNs offered it. */
-			if (dir == DIR_S2C && f->half[DIR_C2S].flags & HALF_WSCALE)
-				h->flags |= HALF_WSCALE;
-			else if (dir == DIR_C2S)
+			/* Scaling is on only if both SYNs offered it: the
+			 * SYN/ACK's offer counts if the SYN made one. */
+			if (dir == DIR_C2S ||
+			    (f->half[DIR_C2S].flags & HALF_WSCALE))
 				h->flags |= HALF_WSCALE;
 		} else if (dir == DIR_S2C) {
 			f->half[DIR_C2S].flags &= (uint8_t)~HALF_WSCALE;

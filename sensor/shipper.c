@@ -686,7 +686,7 @@ static int dispatch(struct session *s, enum wire_type t, const uint8_t *p,
 	default:
 		return end(s, WIRE_E_PROTOCOL,
 			   g_strdup_printf("unexpected %s (type %u) from the "
-					   "collector", wire_type_name(t), t));
+					   "collector", wire_type_name(t), (unsigned)t));
 	}
 	char *why = g_strdup_printf("bad %s from the collector: %s",
 				    wire_type_name(t),
