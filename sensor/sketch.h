@@ -42,15 +42,24 @@ uint64_t distinct_count(const struct distinct *d, bool *estimated);
 #define TOPK_SLOTS 64
 
 struct topk_slot {
-	uint32_t hash;		/* of key: compared first */
+	uint32_t hash;		/* of key (filled in by topk_top) */
 	uint8_t key[17];	/* family, address */
 	uint64_t count;
 	uint64_t error;
 };
 
+/*
+ * Hashes and counts are kept apart from the keys: every transaction scans
+ * the hashes (a hit) or, when a new client arrives to a full table, the
+ * counts (the smallest), and each of those is a few cache lines this way
+ * rather than 40 bytes a slot.  A client-heavy capture (DNS: a
+ * transaction every four packets) spent 6% of the sensor's time here.
+ */
 struct topk {
 	unsigned n;
-	struct topk_slot slot[TOPK_SLOTS];
+	uint32_t hash[TOPK_SLOTS];
+	uint64_t count[TOPK_SLOTS];
+	struct topk_slot slot[TOPK_SLOTS];	/* key and error; see above */
 };
 
 void topk_init(struct topk *t);
