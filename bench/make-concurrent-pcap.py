@@ -8,7 +8,14 @@ than the sensor's TCP idle timeout, 300 s by default), so when the last one
 opens, all N are in the flow table at once.  The point is the sensor's
 memory with N concurrent flows, each with its HTTP plugin state.
 
+With --distinct-urls each connection asks for its own URL (/u/<n>), and
+with --close it ends with FIN from both sides: over a long --span that
+is a steady stream of short connections and ever new transaction names,
+which is what the name cap and the summary row cap must hold flat
+(bench/sensor-memory-flat.sh).
+
 Usage: make-concurrent-pcap.py OUT.pcap [--flows 1000000] [--span 120]
+                               [--distinct-urls] [--close]
 Addresses: clients 10.x.y.z (distinct per flow), server 10.255.255.254:80.
 Stdlib only; classic pcap, Ethernet, microsecond timestamps.
 """
@@ -45,6 +52,8 @@ def main():
     ap.add_argument("--flows", type=int, default=1000000)
     ap.add_argument("--span", type=float, default=120.0)
     ap.add_argument("--start", type=int, default=1700000000)
+    ap.add_argument("--distinct-urls", action="store_true")
+    ap.add_argument("--close", action="store_true")
     a = ap.parse_args()
     syn_opts = bytes([2, 4, 5, 0xb4, 1, 3, 3, 7])
     with open(a.out, "wb") as f:
@@ -55,14 +64,22 @@ def main():
             cport = 10000 + (i % 50000)
             t = a.start * 1000000 + int(i * step * 1e6)
             c, s = 1000, 5000
+            req = b"GET /u/%d HTTP/1.1\r\nHost: bench\r\n\r\n" % i if a.distinct_urls else REQ
             pk = [
                 (0, packet(cli, SERVER, cport, 80, c, 0, 0x02, b"", syn_opts)),
                 (10, packet(SERVER, cli, 80, cport, s, c + 1, 0x12, b"", syn_opts)),
                 (20, packet(cli, SERVER, cport, 80, c + 1, s + 1, 0x10, b"")),
-                (30, packet(cli, SERVER, cport, 80, c + 1, s + 1, 0x18, REQ)),
-                (70, packet(SERVER, cli, 80, cport, s + 1, c + 1 + len(REQ), 0x18, RESP)),
-                (90, packet(cli, SERVER, cport, 80, c + 1 + len(REQ), s + 1 + len(RESP), 0x10, b"")),
+                (30, packet(cli, SERVER, cport, 80, c + 1, s + 1, 0x18, req)),
+                (70, packet(SERVER, cli, 80, cport, s + 1, c + 1 + len(req), 0x18, RESP)),
+                (90, packet(cli, SERVER, cport, 80, c + 1 + len(req), s + 1 + len(RESP), 0x10, b"")),
             ]
+            if a.close:
+                cs, ss = c + 1 + len(req), s + 1 + len(RESP)
+                pk += [
+                    (100, packet(cli, SERVER, cport, 80, cs, ss, 0x11, b"")),
+                    (110, packet(SERVER, cli, 80, cport, ss, cs + 1, 0x11, b"")),
+                    (120, packet(cli, SERVER, cport, 80, cs + 1, ss + 1, 0x10, b"")),
+                ]
             for dt, p in pk:
                 us = t + dt
                 f.write(struct.pack("<IIII", us // 1000000, us % 1000000, len(p), len(p)))

@@ -71,13 +71,14 @@ awk -v packets="$packets" -v txns="$txns" -v proto="$proto" -v pcap="$pcap" '
   { wall[$1] = $2; cpu[$1] = $3; rss[$1] = $4; order[n++] = $1 }
   END {
     printf "Capture: %s (%d packets, %s transactions of %s)\n\n", pcap, packets, txns, proto
-    printf "| run | wall s | CPU s | packets/s (wall) | peak RSS MiB | speed vs libpcap | speed vs tshark |\n"
-    printf "|---|---|---|---|---|---|---|\n"
+    printf "| run | wall s | CPU s | packets/s (wall) | peak RSS MiB | wall vs libpcap | CPU vs libpcap | speed vs tshark |\n"
+    printf "|---|---|---|---|---|---|---|---|\n"
     for (i = 0; i < n; i++) {
       k = order[i]
       vs_t = ("tshark" in wall) ? sprintf("%.1fx", wall["tshark"] / wall[k]) : "-"
-      printf "| %s | %.2f | %.2f | %.0f | %.0f | %.2f | %s |\n", k, wall[k], cpu[k], packets / wall[k], rss[k] / 1024, wall["libpcap"] / wall[k], vs_t
+      printf "| %s | %.2f | %.2f | %.0f | %.0f | %.2fx | %.2fx | %s |\n", k, wall[k], cpu[k], packets / wall[k], rss[k] / 1024, wall[k] / wall["libpcap"], cpu[k] / cpu["libpcap"], vs_t
     }
+    printf "\n\"vs libpcap\": time divided by the time of libpcap reading alone (1.00x: as fast as that). CPU time is the steadier on a shared machine.\n"
     if ("sensor_summaries" in cpu)
       printf "\nSummaries cost %.1f%% more CPU than the bare sensor (%.2f s vs %.2f s).\n", (cpu["sensor_summaries"] / cpu["sensor"] - 1) * 100, cpu["sensor_summaries"], cpu["sensor"]
   }' "$results"
