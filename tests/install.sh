@@ -29,6 +29,8 @@ T=$(mktemp -d "${TMPDIR:-/tmp}/artmon-install.XXXXXX") || exit 1
 trap 'rm -rf "$T"' EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
+# A make of our own, not a sub-make of the test harness's.
+unset MAKEFLAGS MFLAGS MAKELEVEL MAKEOVERRIDES 2>/dev/null || true
 P=$T/prefix            # the configured prefix
 D=$T/dest              # the DESTDIR
 UNITDIR=$P/lib/systemd/system
