@@ -21,7 +21,7 @@
 #     - every thread is nobody/nogroup, no capability, no_new_privs;
 #     - the pidfile is not writable by group or others;
 #     - neither secret is in its command line, environment or log (-vv);
-#     - user = root is refused;
+#     - user = root is refused; with no user given it is not root either;
 #   collector started as nobody with CAP_NET_BIND_SERVICE: a GLib thread
 #   made while binding would keep it (capset changes one thread), so it
 #   refuses to start (fail closed; start it as root for a port < 1024).
@@ -231,6 +231,30 @@ kill -TERM "$pid"
 wait "$KPID"
 rc=$?
 ok $rc "SIGTERM: the collector exits 0 (got $rc)"
+
+# Started as root with no user at all: the default (artmon, or nobody
+# where artmon does not exist), never root.
+(exec ip netns exec "$NS" "$COLLECTOR" -c "$TMP/collector.conf" \
+  --foreground -P "$TMP/collector-default.pid" 2>"$TMP/collector-default.err") &
+DPID=$!
+PIDS="$PIDS $DPID"
+wait_for "$TMP/collector-default.pid"
+i=0
+until grep -q "database" "$TMP/collector-default.err" || [ $i -gt 100 ]; do i=$((i + 1)); sleep 0.1; done
+pid=$(cat "$TMP/collector-default.pid" 2>/dev/null)
+bad=1
+if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+  bad=0
+  for t in /proc/"$pid"/task/*; do
+    awk '/^Uid:/ { if ($2 == 0 || $3 == 0 || $4 == 0 || $5 == 0) bad = 1 }
+         /^Gid:/ { if ($2 == 0 || $3 == 0 || $4 == 0 || $5 == 0) bad = 1 }
+         /^Cap(Prm|Eff|Amb):/ { if ($2 !~ /^0+$/) bad = 1 }
+         END { exit bad }' "$t/status" || bad=1
+  done
+  kill -TERM "$pid"
+fi
+wait "$DPID"
+ok $bad "started as root without user= or -u, no collector thread keeps uid 0, gid 0 or a capability"
 
 printf '[collector]\nport = 0\nuser = root\n[sensors]\nsensor-1 = %s\n' "$COLLECTOR_KEY" >"$TMP/root.conf"
 chmod 600 "$TMP/root.conf"
