@@ -270,7 +270,9 @@ CREATE FUNCTION artmon.level2_roll(upto timestamptz, bucket_secs integer DEFAULT
 RETURNS integer
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 -- A day's GROUP BY keeps two 1.7 kB histogram states per output row.
-SET work_mem = '256MB' AS $$
+-- No JIT: compiling plans over many day partitions costs seconds and the
+-- work is in hist_merge, which it does not speed up.
+SET work_mem = '256MB' SET jit = off AS $$
 DECLARE
   secs integer := bucket_secs;
   st artmon.level2_state;
