@@ -33,6 +33,12 @@ PGconn *db_connect(const char *conninfo, const char *appname, int min_schema,
 	if (!c || PQstatus(c) != CONNECTION_OK) {
 		g_autofree gchar *m = g_strstrip(g_strdup(
 			c ? PQerrorMessage(c) : "out of memory"));
+		/* libpq's message may run over lines ("...failed: No such
+		 * file or directory\n\tIs the server running..."): one line,
+		 * for cron mail and Nagios. */
+		for (char *p = m; *p; p++)
+			if (*p == '\n' || *p == '\t')
+				*p = ' ';
 		g_set_error(err, DB_ERROR, DB_ERR_CONNECT,
 			    "cannot connect to PostgreSQL: %s", m);
 		goto fail;
