@@ -8,7 +8,7 @@ ARTMON_BUILD_PKGS="build-essential autoconf automake libtool pkg-config
 # Only the tests need these (glib-networking: GIO's TLS backend, which
 # the collector's TLS needs at run time too; valgrind, cppcheck and
 # clang-tidy: tests/valgrind_sensor.sh and tests/static_checks.sh;
-# chromium: tests/report_html.sh renders the HTML report headless;
+# chromium: tests/report_html_pg.sh renders the HTML report headless;
 # groff-base: tests/manpages.sh lints the manual pages).
 ARTMON_TEST_PKGS="postgresql tcpdump iproute2 openssl glib-networking
   valgrind cppcheck clang-tidy chromium groff-base"

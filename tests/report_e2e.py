@@ -21,7 +21,7 @@ What must hold (issue 6):
     quotes and SQL in it is only a value;
   * --csv and --json parse, and say the same.
 
-Run by report_e2e.sh (PostgreSQL, schema, PG* and PG_TMP).  TAP.
+Run by report_e2e_pg.sh (PostgreSQL, schema, PG* and PG_TMP).  TAP.
 """
 import csv
 import io

@@ -16,7 +16,7 @@ is rolled into level 2, and the page is written for the range.  Then:
 
 Skips when Chromium is not installed (Debian package chromium).  The
 screenshot is kept in PG_TMP (ARTMON_KEEP_PG=1 keeps it) for a person
-to look at.  Run by report_html.sh.  TAP.
+to look at.  Run by report_html_pg.sh.  TAP.
 """
 import os
 import re
