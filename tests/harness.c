@@ -11,6 +11,7 @@
 #include "capture.h"
 #include "harness.h"
 #include "log.h"
+#include "pcapgen.h"
 #include "plugins.h"
 #include "settings.h"
 
@@ -183,4 +184,64 @@ void run_free(struct run *r)
 	g_array_free(r->txns, TRUE);
 	g_free(r->error);
 	g_free(r);
+}
+
+/* ----------------------------------------------------------------------
+ * Mutation tests
+ */
+
+GString *harness_random_stream(GRand *rng, const char *const *parts,
+			       int nparts, int n, int mut,
+			       const char *midline)
+{
+	GString *s = g_string_new(NULL);
+
+	for (int i = 0; i < n; i++) {
+		const char *p = parts[g_rand_int_range(rng, 0, nparts)];
+		if (g_rand_int_range(rng, 0, 20) == 0)
+			p = midline;
+		for (; *p; p++) {
+			int what = g_rand_int_range(rng, 0, mut);
+			if (what == 0)
+				g_string_append_c(s, (char)g_rand_int(rng));
+			else if (what == 1)
+				g_string_append_c(s, '\n');
+			else if (what != 2)	/* 2: drop the byte */
+				g_string_append_c(s, *p);
+		}
+	}
+	return s;
+}
+
+void harness_random_conversation(const char *path, GRand *rng,
+				 uint16_t port, GString *const st[2],
+				 bool handshake, int64_t t0)
+{
+	struct pcapgen *pg = pg_open(path, DLT_EN10MB);
+	struct pg_conv c;
+	size_t at[2] = { 0, 0 };
+	int64_t t = t0 + PG_MS(1);
+
+	pg_conv_init(&c, pg, "10.0.0.1", 40000, "10.0.0.2", port, 1, 1);
+	if (handshake)
+		pg_handshake(&c, t0, PG_US(20), PG_US(30));
+	while (at[0] < st[0]->len || at[1] < st[1]->len) {
+		int d = g_rand_int_range(rng, 0, 2);
+		if (at[d] >= st[d]->len)
+			d = !d;
+		size_t n = (size_t)g_rand_int_range(rng, 1, 300);
+		if (n > st[d]->len - at[d])
+			n = st[d]->len - at[d];
+		if (g_rand_int_range(rng, 0, 60) == 0)
+			pg_skip(&c, d, (uint32_t)n);	/* lost */
+		else
+			pg_send(&c, d, st[d]->str + at[d], n, t);
+		at[d] += n;
+		t += PG_US(g_rand_int_range(rng, 1, 500));
+	}
+	pg_ack(&c, PG_C2S, t);
+	pg_ack(&c, PG_S2C, t + PG_US(1));
+	if (g_rand_boolean(rng))
+		pg_fin(&c, PG_S2C, t + PG_US(2));
+	pg_close(pg);
 }

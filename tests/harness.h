@@ -50,6 +50,27 @@ static inline const struct txn_copy *run_txn(const struct run *r, guint i)
 	return &g_array_index(r->txns, struct txn_copy, i);
 }
 
+/*
+ * Mutation tests of a text protocol's parser (test-http, test-imap).
+ *
+ * harness_random_stream: n parts picked at random (1 in 20 times
+ * midline instead, so a stream can start mid-line), each byte replaced
+ * by a random one, turned into a newline or dropped, with odds 1/mut
+ * each.
+ *
+ * harness_random_conversation: the TCP conversation 10.0.0.1:40000 ->
+ * 10.0.0.2:port written to path (Ethernet), carrying st[0] from the
+ * client and st[1] from the server in random slices of 1-300 bytes,
+ * interleaved at random, 1 slice in 60 lost; with a handshake at t0 when
+ * handshake, data from t0 + 1 ms, and half the time the server's FIN.
+ */
+GString *harness_random_stream(GRand *rng, const char *const *parts,
+			       int nparts, int n, int mut,
+			       const char *midline);
+void harness_random_conversation(const char *path, GRand *rng,
+				 uint16_t port, GString *const st[2],
+				 bool handshake, int64_t t0);
+
 /* Call once from main() of each test program, after g_test_init(). */
 void harness_init(void);
 

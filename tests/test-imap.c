@@ -954,29 +954,6 @@ static const char *const server_parts[] = {
 	"a6 OK Idle completed\r\n",
 };
 
-/* A stream of n random parts, each byte mutated with odds 1/mut. */
-static GString *random_stream(GRand *rng, const char *const *parts,
-			      int nparts, int n, int mut)
-{
-	GString *s = g_string_new(NULL);
-
-	for (int i = 0; i < n; i++) {
-		const char *p = parts[g_rand_int_range(rng, 0, nparts)];
-		if (g_rand_int_range(rng, 0, 20) == 0)
-			p = parts[1] + 3;	/* starts mid-line */
-		for (; *p; p++) {
-			int what = g_rand_int_range(rng, 0, mut);
-			if (what == 0)
-				g_string_append_c(s, (char)g_rand_int(rng));
-			else if (what == 1)
-				g_string_append_c(s, '\n');
-			else if (what != 2)	/* 2: drop the byte */
-				g_string_append_c(s, *p);
-		}
-	}
-	return s;
-}
-
 static void test_mutated_streams_never_break_the_rules(void)
 {
 	int rounds = g_test_slow() ? 3000 : 200;
@@ -987,40 +964,16 @@ static void test_mutated_streams_never_break_the_rules(void)
 	for (int round = 0; round < rounds; round++) {
 		GRand *rng = g_rand_new_with_seed((guint32)round);
 		g_autofree char *path = test_path("fuzz.pcap");
-		struct pcapgen *pg = pg_open(path, DLT_EN10MB);
-		struct pg_conv c;
 		int mut = round % 3 == 0 ? 1000000 : g_rand_int_range(rng, 8, 400);
 		GString *st[2] = {
-			random_stream(rng, client_parts,
-				      G_N_ELEMENTS(client_parts), 14, mut),
-			random_stream(rng, server_parts,
-				      G_N_ELEMENTS(server_parts), 14, mut),
+			harness_random_stream(rng, client_parts,
+					      G_N_ELEMENTS(client_parts), 14,
+					      mut, client_parts[1] + 3),
+			harness_random_stream(rng, server_parts,
+					      G_N_ELEMENTS(server_parts), 14,
+					      mut, server_parts[1] + 3),
 		};
-		size_t at[2] = { 0, 0 };
-		int64_t t = MS(1);
-
-		pg_conv_init(&c, pg, "10.0.0.1", 40000, "10.0.0.2", 143, 1, 1);
-		if (round % 2)
-			pg_handshake(&c, T0, PG_US(20), PG_US(30));
-		while (at[0] < st[0]->len || at[1] < st[1]->len) {
-			int d = g_rand_int_range(rng, 0, 2);
-			if (at[d] >= st[d]->len)
-				d = !d;
-			size_t n = (size_t)g_rand_int_range(rng, 1, 300);
-			if (n > st[d]->len - at[d])
-				n = st[d]->len - at[d];
-			if (g_rand_int_range(rng, 0, 60) == 0)
-				pg_skip(&c, d, (uint32_t)n);	/* lost */
-			else
-				pg_send(&c, d, st[d]->str + at[d], n, t);
-			at[d] += n;
-			t += PG_US(g_rand_int_range(rng, 1, 500));
-		}
-		pg_ack(&c, PG_C2S, t);
-		pg_ack(&c, PG_S2C, t + PG_US(1));
-		if (g_rand_boolean(rng))
-			pg_fin(&c, PG_S2C, t + PG_US(2));
-		pg_close(pg);
+		harness_random_conversation(path, rng, 143, st, round % 2, T0);
 
 		struct run *r = run(path);
 		for (guint i = 0; i < r->txns->len; i++) {
