@@ -25,38 +25,18 @@ import csv
 import decimal
 import json
 import os
-import re
 import subprocess
 import sys
 import tempfile
 
 D = decimal.Decimal
-US = D(1000000)
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from corpus_common import Tap, us, sensor_counters, parse_txns  # noqa: E402
 PCAPS = ("dns", "mixed")
 CHECKS_PER_PCAP = 6
 RULES = 'transaction $1:$2 { Content =~ "^(\\S+) (\\S+)$"; }\n'
 MAX_DIAG = 15
-
-
-class Tap:
-    def __init__(self, planned):
-        self.n = 0
-        print("1..%d" % planned)
-
-    def result(self, ok, desc, diag=()):
-        self.n += 1
-        print("%s %d - %s" % ("ok" if ok else "not ok", self.n, desc))
-        diag = list(diag)
-        for line in diag[:MAX_DIAG]:
-            print("# " + line)
-        if len(diag) > MAX_DIAG:
-            print("# ... and %d more" % (len(diag) - MAX_DIAG))
-        sys.stdout.flush()
-
-
-def us(text):
-    """Seconds as a decimal string -> integer microseconds (half-even)."""
-    return int((D(text) * US).to_integral_value(decimal.ROUND_HALF_EVEN))
 
 
 def run_sensor(sensor, plugin_dir, pcap, sigs_dir):
@@ -65,31 +45,6 @@ def run_sensor(sensor, plugin_dir, pcap, sigs_dir):
     p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                        universal_newlines=True, timeout=300)
     return cmd, p
-
-
-def parse_txns(stdout):
-    txns, bad = [], []
-    for i, line in enumerate(stdout.splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            txns.append(json.loads(line, parse_float=D))
-        except ValueError as e:
-            bad.append("line %d: %s: %r" % (i, e, line[:200]))
-    return txns, bad
-
-
-def counters(stderr):
-    """The dns line of the counters the sensor prints at exit."""
-    m = re.search(r"^transactions dns: (\d+) \((.*)\)$", stderr, re.M)
-    if not m:
-        return None
-    out = {"transactions": int(m.group(1))}
-    for part in m.group(2).split(","):
-        kv = re.match(r"\s*(.*?)\s+(\d+)$", part)
-        if kv:
-            out[kv.group(1)] = int(kv.group(2))
-    return out
 
 
 def row_key(row):
@@ -180,7 +135,7 @@ def check_pcap(tap, name, sensor, plugin_dir, corpus, sigs_dir):
                % (name, len(extra)),
                [json.dumps(t, default=str) for t in extra])
 
-    c = counters(p.stderr)
+    c = sensor_counters(p.stderr, "dns")
     diag = []
     if c is None:
         diag.append("no 'transactions dns:' line in stderr")
@@ -215,7 +170,7 @@ def main():
         print("1..0 # SKIP no sensor at %s" % sensor)
         return 0
 
-    tap = Tap(CHECKS_PER_PCAP * len(PCAPS))
+    tap = Tap(CHECKS_PER_PCAP * len(PCAPS), MAX_DIAG)
     with tempfile.TemporaryDirectory(prefix="artmon-dns-") as sigs_dir:
         # The sensor may drop privileges after start; keep the rules
         # readable for whoever it becomes.

@@ -29,38 +29,18 @@ import csv
 import decimal
 import io
 import os
-import re
 import subprocess
 import sys
 from urllib.parse import urlsplit
 
 D = decimal.Decimal
-US = D(1000000)
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from corpus_common import Tap, us, sensor_counters  # noqa: E402
 PCAPS = ("http", "mixed")
 SERVERS = ("127.0.0.2:8080", "127.0.0.2:9000")
 CHECKS_PER_PCAP = 8
 MAX_DIAG = 20
-
-
-class Tap:
-    def __init__(self, planned):
-        self.n = 0
-        print("1..%d" % planned)
-
-    def result(self, ok, desc, diag=()):
-        self.n += 1
-        print("%s %d - %s" % ("ok" if ok else "not ok", self.n, desc))
-        diag = list(diag)
-        for line in diag[:MAX_DIAG]:
-            print("# " + line)
-        if len(diag) > MAX_DIAG:
-            print("# ... and %d more" % (len(diag) - MAX_DIAG))
-        sys.stdout.flush()
-
-
-def us(text):
-    """Seconds as a decimal string -> integer microseconds (half-even)."""
-    return int((D(text) * US).to_integral_value(decimal.ROUND_HALF_EVEN))
 
 
 def signature(row):
@@ -84,19 +64,6 @@ def run_sensor(build, src, pcap):
     p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                        universal_newlines=True, timeout=300)
     return cmd, p
-
-
-def counters(stderr):
-    """The http line of the counters the sensor prints at exit."""
-    m = re.search(r"^transactions http: (\d+) \((.*)\)$", stderr, re.M)
-    if not m:
-        return None
-    out = {"transactions": int(m.group(1))}
-    for part in m.group(2).split(","):
-        kv = re.match(r"\s*(.*?)\s+(\d+)$", part)
-        if kv:
-            out[kv.group(1)] = int(kv.group(2))
-    return out
 
 
 def check_pcap(tap, name, build, src, corpus):
@@ -184,7 +151,7 @@ def check_pcap(tap, name, build, src, corpus):
                 else "ttfb_us %r, tshark ttfb %s (%d us)"
                 % (t["ttfb_us"], r["ttfb"], us(r["ttfb"])))
 
-    c = counters(p.stderr)
+    c = sensor_counters(p.stderr, "http")
     diag = list(extra)
     if c is None:
         diag.append("no 'transactions http:' line in stderr")
@@ -216,7 +183,7 @@ def main():
         print("1..0 # SKIP no sensor at %s" % sensor)
         return 0
 
-    tap = Tap(CHECKS_PER_PCAP * len(PCAPS))
+    tap = Tap(CHECKS_PER_PCAP * len(PCAPS), MAX_DIAG)
     for name in PCAPS:
         check_pcap(tap, name, build, src, corpus)
     return 0

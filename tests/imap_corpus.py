@@ -43,38 +43,18 @@ import csv
 import decimal
 import json
 import os
-import re
 import struct
 import subprocess
 import sys
 
 D = decimal.Decimal
-US = D(1000000)
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from corpus_common import Tap, us, sensor_counters, parse_txns  # noqa: E402
 PCAPS = ("imap", "mixed")
 SERVER_PORT = 143
 CHECKS_PER_PCAP = 9
 MAX_DIAG = 20
-
-
-class Tap:
-    def __init__(self, planned):
-        self.n = 0
-        print("1..%d" % planned)
-
-    def result(self, ok, desc, diag=()):
-        self.n += 1
-        print("%s %d - %s" % ("ok" if ok else "not ok", self.n, desc))
-        diag = list(diag)
-        for line in diag[:MAX_DIAG]:
-            print("# " + line)
-        if len(diag) > MAX_DIAG:
-            print("# ... and %d more" % (len(diag) - MAX_DIAG))
-        sys.stdout.flush()
-
-
-def us(text):
-    """Seconds as a decimal string -> integer microseconds (half-even)."""
-    return int((D(str(text)) * US).to_integral_value(decimal.ROUND_HALF_EVEN))
 
 
 # ---------------------------------------------------------------- pcap
@@ -199,31 +179,6 @@ def run_sensor(build, src, pcap):
     p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                        universal_newlines=True, timeout=300)
     return cmd, p
-
-
-def parse_txns(stdout):
-    txns, bad = [], []
-    for i, line in enumerate(stdout.splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            txns.append(json.loads(line, parse_float=D))
-        except ValueError as e:
-            bad.append("line %d: %s: %r" % (i, e, line[:200]))
-    return txns, bad
-
-
-def counters(stderr):
-    """The imap line of the counters the sensor prints at exit."""
-    m = re.search(r"^transactions imap: (\d+) \((.*)\)$", stderr, re.M)
-    if not m:
-        return None
-    out = {"transactions": int(m.group(1))}
-    for part in m.group(2).split(","):
-        kv = re.match(r"\s*(.*?)\s+(\d+)$", part)
-        if kv:
-            out[kv.group(1)] = int(kv.group(2))
-    return out
 
 
 def describe(row):
@@ -370,7 +325,7 @@ def check_pcap(tap, name, build, src, corpus):
 
     extra = ["extra: " + json.dumps(t, default=str) for t in imap
              if id(t) not in used and t["signature"] != "IMAP_greeting"]
-    cnt = counters(p.stderr)
+    cnt = sensor_counters(p.stderr, "imap")
     if cnt is None:
         extra.append("no 'transactions imap:' line in stderr")
     else:
@@ -404,7 +359,7 @@ def main():
         print("1..0 # SKIP no imap plugin in %s" % build)
         return 0
 
-    tap = Tap(CHECKS_PER_PCAP * len(PCAPS))
+    tap = Tap(CHECKS_PER_PCAP * len(PCAPS), MAX_DIAG)
     for name in PCAPS:
         check_pcap(tap, name, build, src, corpus)
     return 0
