@@ -89,14 +89,10 @@ int cmd_series(struct rq *q, struct cmd_opts *o)
 		return report_fail(err);
 	}
 	int res = rq_resolution(q, step);
-	GPtrArray *g = rq_aggregate(q, GROUP_TIME, q->from, q->to, step, res,
-				    &err);
+	GPtrArray *g = report_aggregate(q, GROUP_TIME, q->from, q->to, step,
+					res, &err);
 	if (!g)
 		return report_fail(err);
-	if (g->len == 0 && rq_check_filters(q, &err) != 0) {
-		g_ptr_array_free(g, TRUE);
-		return report_fail(err);
-	}
 	struct table *t = report_table(q, q->from, q->to, res, &err);
 	if (!t) {
 		g_ptr_array_free(g, TRUE);

@@ -31,14 +31,10 @@ int cmd_summary(struct rq *q, struct cmd_opts *o)
 	int res = rq_resolution(q, 86400);
 	(void)o;
 
-	GPtrArray *g = rq_aggregate(q, GROUP_SIGNATURE, q->from, q->to, 0, res,
-				    &err);
+	GPtrArray *g = report_aggregate(q, GROUP_SIGNATURE, q->from, q->to, 0,
+					res, &err);
 	if (!g)
 		return report_fail(err);
-	if (g->len == 0 && rq_check_filters(q, &err) != 0) {
-		g_ptr_array_free(g, TRUE);
-		return report_fail(err);
-	}
 	struct table *t = report_table(q, q->from, q->to, res, &err);
 	if (!t) {
 		g_ptr_array_free(g, TRUE);

@@ -52,15 +52,11 @@ int cmd_top(struct rq *q, struct cmd_opts *o)
 	}
 	metric_is_ttlb(o->metric, &ttlb);
 
-	GPtrArray *g = rq_aggregate(q, o->servers ? GROUP_SERVER
-						  : GROUP_SIGNATURE,
-				    q->from, q->to, 0, res, &err);
+	GPtrArray *g = report_aggregate(q, o->servers ? GROUP_SERVER
+						      : GROUP_SIGNATURE,
+					q->from, q->to, 0, res, &err);
 	if (!g)
 		return report_fail(err);
-	if (g->len == 0 && rq_check_filters(q, &err) != 0) {
-		g_ptr_array_free(g, TRUE);
-		return report_fail(err);
-	}
 	GArray *rk = g_array_new(FALSE, TRUE, sizeof(struct ranked));
 	for (unsigned i = 0; i < g->len; i++) {
 		struct ranked r = { g->pdata[i], 0 };

@@ -59,6 +59,15 @@ PGresult *health_query(const struct rq *q, int64_t from, int64_t to,
  * (2 for a usage error, else 1); frees err. */
 int report_fail(GError *err);
 
+/*
+ * rq_aggregate, and when it finds nothing, rq_check_filters: a filter
+ * that names nothing in the database (a typo) is an error, not an empty
+ * answer.  NULL with err either way.
+ */
+GPtrArray *report_aggregate(const struct rq *q, enum group_by by,
+			    int64_t from, int64_t to, int64_t step, int res,
+			    GError **err);
+
 /* A new table titled "artmon-report CMD: RANGE FILTERS" with the
  * sources line; NULL with err if the sources cannot be read. */
 struct table *report_table(const struct rq *q, int64_t from, int64_t to,

@@ -21,6 +21,19 @@ int report_fail(GError *err)
 	return rc;
 }
 
+GPtrArray *report_aggregate(const struct rq *q, enum group_by by,
+			    int64_t from, int64_t to, int64_t step, int res,
+			    GError **err)
+{
+	GPtrArray *g = rq_aggregate(q, by, from, to, step, res, err);
+
+	if (g && g->len == 0 && rq_check_filters(q, err) != 0) {
+		g_ptr_array_free(g, TRUE);
+		return NULL;
+	}
+	return g;
+}
+
 struct table *report_table(const struct rq *q, int64_t from, int64_t to,
 			   int resolution, GError **err)
 {
