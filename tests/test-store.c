@@ -464,6 +464,77 @@ static void test_sql_percentiles_equal_the_c_ones(void)
 	g_rand_free(rng);
 }
 
+/*
+ * One store writes an interval's only row, so it takes the interval for
+ * its own; another collector then adds a key to that interval behind
+ * its back.  The first store's next row with that key must still merge
+ * (its COPY fails on the key, retryably, and the retry probes), and a
+ * new key beside it must be stored once.  Two tries, not one: the
+ * first store really did skip the probe.
+ */
+static void test_a_key_another_collector_wrote_merges_on_retry(void)
+{
+	struct store *s = connect_or_skip();
+	if (!s)
+		return;
+	struct store *other = connect_or_skip();
+	const int64_t t = 1700002200;
+	struct summary_batch *b[3] = { batch_new(t, false), batch_new(t, false),
+				       batch_new(t, false) };
+	struct summary_row *own = row_new(t, "http", "GET_/own", "10.0.0.7", 80);
+	struct summary_row *x1 = row_new(t, "http", "GET_/x", "10.0.0.7", 80);
+	struct summary_row *x2 = row_new(t, "http", "GET_/x", "10.0.0.7", 80);
+	struct summary_row *fresh = row_new(t, "http", "GET_/new", "10.0.0.7",
+					    80);
+	row_add_txn(own, 100, 200, false);
+	row_add_txn(x1, 300, 400, false);
+	row_add_txn(x2, 500, 600, true);
+	row_add_txn(fresh, 700, 800, false);
+	batch_add(b[0], own);
+	batch_add(b[1], x1);
+	batch_add(b[2], x2);
+	batch_add(b[2], fresh);
+	uint8_t ids[3][16];
+	for (unsigned i = 0; i < 3; i++)
+		id_of(ids[i], 600 + i);
+
+	g_assert_cmpuint(store_all(s, "behind", &b[0], &ids[0], 1), ==, 0);
+	g_assert_cmpuint(store_all(other, "behind", &b[1], &ids[1], 1), ==, 0);
+	struct store_item it = { "behind", "192.0.2.7", ids[2], b[2], false };
+	GError *err = NULL;
+	bool retryable = false;
+	int rc, tries = 0;
+	do {
+		g_clear_error(&err);
+		rc = store_batches(s, &it, 1, &retryable, &err);
+		tries++;
+	} while (rc != 0 && retryable && tries < 3);
+	g_assert_no_error(err);
+	g_assert_cmpint(rc, ==, 0);
+	g_assert_cmpint(tries, ==, 2);
+	g_assert_false(it.duplicate);
+
+	struct summary_row *want = row_new(t, "http", "GET_/x", "10.0.0.7", 80);
+	summary_row_merge(want, x1);
+	summary_row_merge(want, x2);
+	g_autofree char *exp = expected_text(want, 2);
+	ASSERT_Q("SELECT concat_ws(' ', transactions, errors, ttfb_us_count, "
+		 "ttfb_us_min, ttfb_us_max, ttfb_us_sum, ttlb_us_count, "
+		 "ttlb_us_min, ttlb_us_max, ttlb_us_sum, ttfb_hist::text, "
+		 "ttlb_hist::text, merged) FROM artmon.summary_l1 JOIN "
+		 "artmon.sensors USING (sensor_id) WHERE name = $1 AND "
+		 "signature = 'GET_/x'", "behind", exp);
+	ASSERT_Q("SELECT string_agg(signature || '=' || transactions, ' ' "
+		 "ORDER BY signature) FROM artmon.summary_l1 JOIN "
+		 "artmon.sensors USING (sensor_id) WHERE name = $1", "behind",
+		 "GET_/new=1 GET_/own=1 GET_/x=2");
+	summary_row_free(want);
+	for (int i = 0; i < 3; i++)
+		summary_batch_free(b[i]);
+	store_free(other);
+	store_free(s);
+}
+
 static void test_a_lost_connection_is_retryable(void)
 {
 	struct store *s = connect_or_skip();
@@ -517,6 +588,8 @@ int main(int argc, char **argv)
 			test_names_and_large_values_survive_copy);
 	g_test_add_func("/store/sql_percentiles_equal_the_c_ones",
 			test_sql_percentiles_equal_the_c_ones);
+	g_test_add_func("/store/a_key_another_collector_wrote_merges_on_retry",
+			test_a_key_another_collector_wrote_merges_on_retry);
 	g_test_add_func("/store/a_lost_connection_is_retryable",
 			test_a_lost_connection_is_retryable);
 	int rc = g_test_run();
