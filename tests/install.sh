@@ -75,7 +75,9 @@ expect_files() {
            share/man/man8/artmon-sensor.8 share/man/man8/artmon-collector.8 \
            share/man/man8/artmon-summarise.8 share/man/man1/artmon-report.1 \
            share/man/man5/artmon.sigs.5 share/man/man5/artmon-sensor.conf.5 \
-           share/man/man5/artmon-collector.conf.5; do
+           share/man/man5/artmon-collector.conf.5 \
+           share/doc/artmon/README.md share/doc/artmon/schema.md \
+           share/doc/artmon/protocols/imap.md; do
     [ -f "$D$P/$f" ] || { echo "missing $P/$f"; return 1; }
   done
   mode=$(stat -c %a "$D$P/etc/artmon/collector.conf")
@@ -135,7 +137,8 @@ uninstalled() {
   make -C "$T/build" uninstall DESTDIR="$D" >"$T/uninstall" 2>&1 ||
     { cat "$T/uninstall"; return 1; }
   for f in sbin/artmon-sensor sbin/artmon-collector bin/artmon-report lib/artmon/http.so \
-           etc/artmon/dns.sigs share/man/man8/artmon-sensor.8; do
+           etc/artmon/dns.sigs share/man/man8/artmon-sensor.8 \
+           share/doc/artmon/schema.md; do
     [ ! -e "$P/$f" ] || { echo "uninstall left $P/$f"; return 1; }
   done
   for f in sensor.conf http.sigs collector.conf; do
