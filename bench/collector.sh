@@ -41,6 +41,7 @@ transaction_rows = ${TXN_ROWS:-8000}
 EOF
 i=1
 while [ "$i" -le "$REPEAT" ]; do echo "bench$i = $KEY" >>"$PG_TMP/c.conf"; i=$((i + 1)); done
+chmod 600 "$PG_TMP/c.conf"
 pg_psql -c "insert into artmon.sensors (name) values ('copy')" >/dev/null
 sid=$(pg_psql -At -c "select sensor_id from artmon.sensors where name = 'copy'")
 pg_psql -c "select artmon.ensure_partitions('2026-01-01', '2026-01-02')" >/dev/null

@@ -26,6 +26,7 @@
 #include <string.h>
 #include <syslog.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <glib-unix.h>
 #include <libpq-fe.h>
 
@@ -170,6 +171,35 @@ static int apply_sets(GKeyFile *kf, char **sets, GError **err)
 	return 0;
 }
 
+/*
+ * Fail closed, as the sensor does: sensor keys or a database password in
+ * a file that group or others can read are no secret (and the next
+ * backup or config-management run copies them further).  key_dir's
+ * files are checked one by one in collector_conf.c.
+ */
+static int check_secrets_private(const char *path, GKeyFile *kf,
+				 const struct collector_config *cfg,
+				 GError **err)
+{
+	struct stat sb;
+	gsize nkeys = 0;
+
+	if (stat(path, &sb) != 0 || !(sb.st_mode & 077))
+		return 0;
+	g_auto(GStrv) keys = g_key_file_get_keys(kf, "sensors", &nkeys, NULL);
+	const char *what = nkeys > 0 ? "sensor keys ([sensors])"
+			   : cfg->database && conninfo_has_password(cfg->database)
+			   ? "a database password" : NULL;
+	if (!what)
+		return 0;
+	g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_PERM, "%s holds %s but "
+		    "group or others can read it (mode %04o): chmod 600 it "
+		    "(owned by the collector's user), or move the keys to "
+		    "key_dir and the password to ~/.pgpass", path, what,
+		    (unsigned)(sb.st_mode & 07777));
+	return -1;
+}
+
 /* Read the configuration into a fresh struct (defaults first). */
 static int load_config(const struct cli *cli, struct collector_config *cfg,
 		       bool need_keys, GError **err)
@@ -200,6 +230,8 @@ static int load_config(const struct cli *cli, struct collector_config *cfg,
 		goto out;
 	rc = collector_config_parse(cfg, kf, path ? path : "command line",
 				    need_keys, err);
+	if (rc == 0 && path && check_secrets_private(path, kf, cfg, err) != 0)
+		rc = -1;
 out:
 	g_key_file_free(kf);
 	return rc;

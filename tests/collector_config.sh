@@ -15,7 +15,7 @@ check() {
   what=$1 want=$2 pat=$3 text=$4
   shift 4
   printf '%s' "$text" >"$T/c.conf"
-  chmod 600 "$T/c.conf"
+  chmod "${MODE:-600}" "$T/c.conf"
   "$COLL" -c "$T/c.conf" -n "$@" >"$T/out" 2>&1
   rc=$?
   n=$((n + 1))
@@ -129,5 +129,28 @@ check "-o database=postgresql://user:password@...: refused too" 2 \
 no_secret
 check "-o database=... without a password: configuration OK" 0 "^configuration OK$" \
   "$GOOD" -o "database=host=db dbname=artmon"
+MODE=644 check "sensor keys in a file others can read: refused, naming it and its mode" 2 \
+  "c.conf holds sensor keys .* \(mode 0644\): chmod 600" "$GOOD"
+n=$((n + 1))
+if grep -q "$KEY" "$T/out"; then
+  echo "not ok $n - ... and the refusal repeats the key"; failed=$((failed + 1))
+else
+  echo "ok $n - ... and the refusal does not repeat the key"
+fi
+MODE=640 check "a database password in a file the group can read: refused" 2 \
+  "holds a database password .* \(mode 0640\)" "[collector]
+listen = 127.0.0.1
+port = 0
+database = host=db password=pw-secret-3
+key_dir = $T/keys
+"
+no_secret
+MODE=644 check "no secret in a readable file (keys in key_dir): configuration OK" 0 \
+  "^configuration OK$" "[collector]
+listen = 127.0.0.1
+port = 0
+database = host=db dbname=artmon
+key_dir = $T/keys
+"
 echo "1..$n"
 [ $failed -eq 0 ]

@@ -84,6 +84,7 @@ good = %s
 other = %s
 """ % (PORT, AUTH_TIMEOUT, FRAME_TIMEOUT, IDLE_TIMEOUT, KEY.decode(),
        OTHER_KEY.decode()))
+os.chmod(conf, 0o600)  # it holds keys: the collector refuses it otherwise
 log = open(os.path.join(TMP, "security-collector.log"), "w")
 proc = subprocess.Popen([COLL, "-c", conf, "--foreground", "-v"], stdout=log,
                         stderr=subprocess.STDOUT)

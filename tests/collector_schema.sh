@@ -114,6 +114,7 @@ database = user=artmon_collector_t
 [sensors]
 s1 = $KEY
 EOF
+chmod 600 "$PG_TMP/c.conf"
 "$COLL" -c "$PG_TMP/c.conf" --foreground >"$PG_TMP/coll.log" 2>&1 &
 cpid=$!
 on_exit "kill $cpid"
