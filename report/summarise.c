@@ -4,7 +4,8 @@
  *
  * Data flow: artmon.summary_l1 (5-minute rows from the collector) ->
  * artmon.level2_roll() -> artmon.summary_l2 (hours and days), then
- * artmon.level2_retention() drops old level-1 days and old level 2.  The
+ * artmon.level2_retention() drops old level-1 days, old level 2 and the
+ * records of batches that old (sql/003_batches_retention.sql).  The
  * work is in SQL (sql/002_level2.sql), so `SELECT * FROM
  * artmon.summarise_level2()` in psql does the same; this program calls
  * the same functions a UTC day at a time, each day its own transaction
@@ -27,7 +28,7 @@
 #include "log.h"
 #include "rtime.h"
 
-#define SUMMARISE_SCHEMA_VERSION 2
+#define SUMMARISE_SCHEMA_VERSION 3
 
 struct opts {
 	char *db, *horizon, *bucket, *keep1, *keep2;
@@ -101,7 +102,7 @@ int main(int argc, char **argv)
 		  "Keep level 1 this long, whole days (default 35d)",
 		  "DURATION" },
 		{ "keep-level2", 0, 0, G_OPTION_ARG_STRING, &o.keep2,
-		  "Keep level 2 this long (default 2y)", "DURATION" },
+		  "Keep level 2, and the records of delivered batches, this long (default 2y)", "DURATION" },
 		{ "no-retention", 0, 0, G_OPTION_ARG_NONE, &o.no_retention,
 		  "Roll up only; delete nothing", NULL },
 		{ "dry-run", 'n', 0, G_OPTION_ARG_NONE, &o.dry_run,
@@ -231,7 +232,7 @@ int main(int argc, char **argv)
 					  sizeof a);
 			printf("retention: level 1 before %s, ", a);
 			rtime_format_time(now - keep2, a, sizeof a);
-			printf("level 2 before %s\n", a);
+			printf("level 2 and batch records before %s\n", a);
 		}
 		db_params_clear(&p);
 		rc = 0;
@@ -286,7 +287,8 @@ int main(int argc, char **argv)
 		db_paramf(&p, "%lld seconds", (long long)keep2);
 		db_param_i64(&p, now);
 		r = db_exec(c, "SELECT partitions_dropped, level1_rows_deleted, "
-			    "level2_rows_deleted FROM artmon.level2_retention("
+			    "level2_rows_deleted, batches_deleted FROM "
+			    "artmon.level2_retention("
 			    "$1::interval, $2::interval, to_timestamp($3::bigint))",
 			    &p, "level2_retention", &err);
 		db_params_clear(&p);
@@ -298,9 +300,10 @@ int main(int argc, char **argv)
 		if (say)
 			fprintf(stderr, "artmon-summarise: retention: dropped "
 				"%s level-1 day partitions, deleted %s level-1 "
-				"health and client rows and %s level-2 rows\n",
+				"health and client rows, %s level-2 rows and %s "
+				"batch records\n",
 				PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 1),
-				PQgetvalue(r, 0, 2));
+				PQgetvalue(r, 0, 2), PQgetvalue(r, 0, 3));
 		PQclear(r);
 	}
 	g_timer_destroy(timer);

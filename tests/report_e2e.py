@@ -739,6 +739,22 @@ def main():
         ok(good and tx1 == l1_tx + 259 and tx2 == tx1 and left == "0" and rc == 0,
            "a late batch for a retired day is counted at once and then merged into level 2 "
            "(and its level-1 rows go)", "%s %s %d %d %d %s" % (err, err2, l1_tx, tx1, tx2, left))
+
+        # The records of delivered batches go with level 2 (003): the
+        # captures placed 50 hours ago are past a 2-day level 2, the rest
+        # is not, and is untouched.
+        cut = "now() - interval '2 days'"
+        old_b, new_b = (int(psql_csv("SELECT count(*) AS n FROM artmon.batches WHERE "
+                                     "interval_start %s %s" % (op, cut))[0]["n"])
+                        for op in ("<", ">="))
+        rc, out, err = summarise("-v", "--keep-level1", "1d", "--keep-level2", "2d")
+        old_a, new_a = (int(psql_csv("SELECT count(*) AS n FROM artmon.batches WHERE "
+                                     "interval_start %s %s" % (op, cut))[0]["n"])
+                        for op in ("<", ">="))
+        ok(rc == 0 and old_b > 0 and old_a == 0 and new_a == new_b and
+           ("%d batch records" % old_b) in err,
+           "retention deletes the batch records as old as level 2's cut-off (%d), keeps "
+           "the %d newer" % (old_b, new_b), "%d %d %d %d %s" % (old_b, new_b, old_a, new_a, err))
     finally:
         rc = load.stop()
     ok(rc == 0, "the collector exits cleanly")
