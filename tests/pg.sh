@@ -2,6 +2,7 @@
 #
 #   . "$ARTMON_SRCDIR/tests/pg.sh"
 #   pg_start            # or exit 77 / "1..0 # SKIP" when there is no server
+#   pg_start_schema     # the same for a TAP test, and --init-db applied
 #   psql -c 'select 1'  # PGHOST, PGPORT, PGDATABASE, PGUSER are exported
 #   pg_restart          # stop (fast) and start again, same data
 #   on_exit 'kill $pid' # more cleanup, run (last added first) at exit
@@ -182,4 +183,20 @@ pg_is_up() {
 # psql with the test's settings: quiet, stop at the first error, no psqlrc.
 pg_psql() {
   psql -X -q -v ON_ERROR_STOP=1 "$@"
+}
+
+# pg_start_schema: for a TAP test: pg_start, then artmon's schema applied
+# by the build's collector (--init-db), PG_TMP, PG_BIN and PG_RUN_USER
+# exported for the Python or C test that follows.  Without server
+# binaries it prints the TAP "skip" and exits 0; if either step fails it
+# prints a failing TAP line (with the collector's log) and exits 1.
+pg_start_schema() {
+  pg_start; _rc=$?
+  if [ $_rc -eq 77 ]; then echo "1..0 # SKIP no PostgreSQL server"; exit 0; fi
+  [ $_rc -eq 0 ] || { echo "1..1"; echo "not ok 1 - PostgreSQL starts"; exit 1; }
+  printf '[collector]\n' >"$PG_TMP/init.conf"
+  "${ARTMON_BUILDDIR:-.}/collector/artmon-collector" -c "$PG_TMP/init.conf" \
+    --init-db >"$PG_TMP/init.log" 2>&1 ||
+    { echo "1..1"; echo "not ok 1 - --init-db"; sed 's/^/# /' "$PG_TMP/init.log"; exit 1; }
+  export PG_TMP PG_BIN PG_RUN_USER
 }
