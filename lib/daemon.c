@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -205,47 +206,67 @@ fail:
 	return -1;
 }
 
+/*
+ * The pidfile stays open, locked, for the life of the process: the lock,
+ * not the number in the file, says whether an instance is running.  A
+ * number alone lies after a crash or a reboot (the file outlives us when
+ * the unprivileged user we became may not unlink it; the pid comes back
+ * as some other process), and a daemon that then refuses to start is
+ * worse than none.  The descriptor is kept across the privilege drop, so
+ * the lock is held until exit whoever we are by then.
+ */
+static int pidfile_fd = -1;
+
 int pidfile_write(const char *path, GError **err)
 {
-	g_autofree gchar *old = NULL;
-
-	if (g_file_get_contents(path, &old, NULL, NULL)) {
-		long pid = strtol(old, NULL, 10);
-		if (pid > 0 && pid != getpid() &&
-		    (kill((pid_t)pid, 0) == 0 || errno == EPERM)) {
-			g_set_error(err, DAEMON_ERROR, 1,
-				    "%s: another instance is running (pid %ld)",
-				    path, pid);
-			return -1;
-		}
-	}
-	/* O_NOFOLLOW: written as root, perhaps in a directory others can
+	/* O_NOFOLLOW: opened as root, perhaps in a directory others can
 	 * write to; a symlink planted there must not aim our write at,
 	 * say, /etc/shadow. */
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
-		      0644);
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
 	if (fd < 0) {
 		g_set_error(err, DAEMON_ERROR, 1, "%s: %s", path,
 			    g_strerror(errno));
 		return -1;
 	}
-	/* umask may have widened nothing, but a pre-existing file may have
-	 * had any mode: set it. */
-	fchmod(fd, 0644);
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		int e = errno;
+		char old[32] = "";
+		ssize_t n = pread(fd, old, sizeof old - 1, 0);
+		old[n > 0 ? n : 0] = '\0';
+		g_strchomp(old);
+		if (e == EWOULDBLOCK)
+			g_set_error(err, DAEMON_ERROR, 1, "%s: another "
+				    "instance is running (pid %s)", path,
+				    *old ? old : "?");
+		else
+			g_set_error(err, DAEMON_ERROR, 1, "%s: cannot lock "
+				    "it: %s", path, g_strerror(e));
+		close(fd);
+		return -1;
+	}
+	/* A pre-existing file may have had any mode: set it. */
 	char buf[32];
 	int n = snprintf(buf, sizeof buf, "%ld\n", (long)getpid());
-	if (write(fd, buf, (size_t)n) != n) {
+	if (fchmod(fd, 0644) != 0 || ftruncate(fd, 0) != 0 ||
+	    pwrite(fd, buf, (size_t)n, 0) != n) {
 		g_set_error(err, DAEMON_ERROR, 1, "%s: %s", path,
 			    g_strerror(errno));
 		close(fd);
 		return -1;
 	}
-	close(fd);
+	pidfile_fd = fd;
 	return 0;
 }
 
 void pidfile_remove(const char *path)
 {
+	/* Unlink first, then unlock: a new instance that locked the file in
+	 * between would otherwise lose its pidfile.  (Unlinking may fail
+	 * once we are no longer root; the lock still goes with us.) */
 	if (path)
 		unlink(path);
+	if (pidfile_fd >= 0) {
+		close(pidfile_fd);
+		pidfile_fd = -1;
+	}
 }

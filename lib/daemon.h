@@ -54,8 +54,10 @@ bool lookup_user(const char *user, const char *group, uid_t *uid, gid_t *gid,
 int daemon_detach(GError **err);
 
 /*
- * Write our pid to path (mode 0644).  Refuses if the file names a
- * process that is still running (another instance).
+ * Write our pid to path (mode 0644) and keep it open and locked (flock)
+ * until pidfile_remove() or exit.  Refuses if another process holds the
+ * lock (another instance); a file left by a dead one is taken over,
+ * whatever pid it names.
  */
 int pidfile_write(const char *path, GError **err);
 void pidfile_remove(const char *path);

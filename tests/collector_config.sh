@@ -152,5 +152,35 @@ port = 0
 database = host=db dbname=artmon
 key_dir = $T/keys
 "
+
+# The pidfile is a lock, not a number to trust: a file left naming a live
+# process that is no collector (pid 1, after a crash and a reboot) is
+# taken over, and a second collector on the same file is refused.
+printf '[collector]\nlisten = 127.0.0.1\nport = 0\ndatabase = host=127.0.0.1 port=9 connect_timeout=1\n[sensors]\nweb1 = %s\n' \
+  "$KEY" >"$T/p.conf"
+chmod 600 "$T/p.conf"
+printf '1\n' >"$T/c.pid"
+"$COLL" -c "$T/p.conf" --foreground -P "$T/c.pid" >"$T/p1.out" 2>&1 &
+P1=$!
+i=0
+until [ "$(cat "$T/c.pid" 2>/dev/null)" = "$P1" ] || [ $i -gt 100 ]; do i=$((i + 1)); sleep 0.1; done
+n=$((n + 1))
+if [ "$(cat "$T/c.pid" 2>/dev/null)" = "$P1" ] && kill -0 "$P1" 2>/dev/null; then
+  echo "ok $n - a stale pidfile naming a live process (pid 1) is taken over"
+else
+  echo "not ok $n - a stale pidfile naming a live process (pid 1) is taken over"
+  failed=$((failed + 1)); sed 's/^/#   /' "$T/p1.out"
+fi
+timeout 20 "$COLL" -c "$T/p.conf" --foreground -P "$T/c.pid" >"$T/out" 2>&1
+rc=$?
+n=$((n + 1))
+if [ $rc -eq 1 ] && grep -q "another instance is running (pid $P1)" "$T/out"; then
+  echo "ok $n - a second collector on the same pidfile is refused, naming the first"
+else
+  echo "not ok $n - a second collector on the same pidfile is refused (exit $rc)"
+  failed=$((failed + 1)); sed 's/^/#   /' "$T/out"
+fi
+kill "$P1" 2>/dev/null
+wait "$P1"
 echo "1..$n"
 [ $failed -eq 0 ]
