@@ -65,6 +65,7 @@ expect_files() {
   done
   for p in http dns imap tcp; do
     [ -f "$D$P/lib/artmon/$p.so" ] || { echo "missing plugin $P/lib/artmon/$p.so"; return 1; }
+    [ ! -e "$D$P/lib/artmon/$p.la" ] || { echo "libtool's $P/lib/artmon/$p.la installed"; return 1; }
     [ -f "$D$P/etc/artmon/$p.sigs" ] || { echo "missing $P/etc/artmon/$p.sigs"; return 1; }
     cmp "$S/etc/artmon/$p.sigs" "$D$P/share/artmon/sigs/$p.sigs" ||
       { echo "no pristine $P/share/artmon/sigs/$p.sigs"; return 1; }
@@ -137,6 +138,7 @@ uninstalled() {
   make -C "$T/build" uninstall DESTDIR="$D" >"$T/uninstall" 2>&1 ||
     { cat "$T/uninstall"; return 1; }
   for f in sbin/artmon-sensor sbin/artmon-collector bin/artmon-report lib/artmon/http.so \
+           lib/artmon/dns.so lib/artmon/imap.so lib/artmon/tcp.so \
            etc/artmon/dns.sigs share/man/man8/artmon-sensor.8 \
            share/doc/artmon/schema.md; do
     [ ! -e "$P/$f" ] || { echo "uninstall left $P/$f"; return 1; }
