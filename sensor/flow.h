@@ -90,6 +90,7 @@ typedef void (*flow_release_fn)(void *ctx, struct flow *f, enum flow_end why);
 struct flow_table {
 	uint32_t *buckets;	/* flow ids */
 	uint32_t mask;		/* buckets - 1 (a power of two) */
+	uint32_t buckets_max;	/* what they may grow to: pow2 >= cap */
 	uint32_t count;		/* flows in the table */
 	uint32_t cap;		/* hard limit */
 	struct {
