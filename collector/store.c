@@ -1036,22 +1036,20 @@ out:
 static void forget_oldest_interval(struct store *s)
 {
 	GHashTableIter it;
-	gpointer name, v;
-	gpointer oldest = NULL;
-	int64_t start = INT64_MAX;
+	gpointer name, v, oldest = NULL;
+	const struct owned_interval *first = NULL;
 
 	g_hash_table_iter_init(&it, s->owned);
 	while (g_hash_table_iter_next(&it, &name, &v)) {
 		const struct owned_interval *o = v;
-		if (!oldest || o->start < start) {
+		if (!first || o->start < first->start) {
 			oldest = name;
-			start = o->start;
+			first = o;
 		}
 	}
-	if (!oldest)
+	if (!first)
 		return;
-	const struct owned_interval *o = g_hash_table_lookup(s->owned, oldest);
-	s->owned_keys -= g_hash_table_size(o->keys);
+	s->owned_keys -= g_hash_table_size(first->keys);
 	g_hash_table_remove(s->owned, oldest);
 }
 
@@ -1216,7 +1214,8 @@ fail:
 	*retryable = !store_connection_ok(s) || retryable_state(state);
 	if (strcmp(state, "23514") == 0)
 		g_hash_table_remove_all(s->days);	/* a partition vanished */
-	forget_intervals(s);	/* a unique violation: it was wrong */
+	/* Any failure: after a unique violation the cache was wrong. */
+	forget_intervals(s);
 	for (unsigned i = 0; i < n; i++)
 		items[i].duplicate = false;
 out:
